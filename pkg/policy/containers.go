@@ -1,0 +1,158 @@
+package policy
+
+import (
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// container is the engine's view of one container of a pod spec: the fields the rules
+// read, as they are after the mutations applied so far. Slices are never written in
+// place: a mutation replaces them, so the caller's object is never changed.
+type container struct {
+	ref     ContainerRef
+	name    string
+	image   string
+	command []string
+	args    []string
+	env     []corev1.EnvVar
+	// judged is false for a container an UPDATE leaves as it was: it is not checked.
+	judged bool
+
+	parsed bool
+	img    image
+	imgErr error
+}
+
+// parsedImage parses the container's image once.
+func (c *container) parsedImage() (image, error) {
+	if !c.parsed {
+		c.img, c.imgErr = parseImage(c.image)
+		c.parsed = true
+	}
+	return c.img, c.imgErr
+}
+
+// setImage records a rewrite in the view.
+func (c *container) setImage(img image, s string) {
+	c.image, c.img, c.imgErr, c.parsed = s, img, nil, true
+}
+
+// hasEnv reports whether env names the variable.
+func (c *container) hasEnv(name string) bool { return c.envIndex(name) >= 0 }
+
+// envIndex is the index of the last entry for name (the one that takes effect), or -1.
+func (c *container) envIndex(name string) int {
+	for i := len(c.env) - 1; i >= 0; i-- {
+		if c.env[i].Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// addEnv appends a variable without touching the caller's slice.
+func (c *container) addEnv(name, value string) {
+	c.env = append(slices.Clip(c.env), corev1.EnvVar{Name: name, Value: value})
+}
+
+// addArg appends an argument without touching the caller's slice.
+func (c *container) addArg(arg string) {
+	c.args = append(slices.Clip(c.args), arg)
+}
+
+// path is the container's field path below the pod spec at spec.
+func (c *container) path(spec *field.Path) *field.Path {
+	return spec.Child(string(c.ref.List)).Index(c.ref.Index)
+}
+
+// podContainers visits init, regular and ephemeral containers, in that order.
+func podContainers(spec *corev1.PodSpec) []container {
+	out := make([]container, 0, len(spec.InitContainers)+len(spec.Containers)+len(spec.EphemeralContainers))
+	for i := range spec.InitContainers {
+		out = append(out, fromContainer(InitContainers, i, &spec.InitContainers[i]))
+	}
+	for i := range spec.Containers {
+		out = append(out, fromContainer(Containers, i, &spec.Containers[i]))
+	}
+	for i := range spec.EphemeralContainers {
+		e := &spec.EphemeralContainers[i].EphemeralContainerCommon
+		out = append(out, container{
+			ref: ContainerRef{EphemeralContainers, i}, name: e.Name, image: e.Image,
+			command: e.Command, args: e.Args, env: e.Env, judged: true,
+		})
+	}
+	return out
+}
+
+func fromContainer(list ContainerList, i int, c *corev1.Container) container {
+	return container{
+		ref: ContainerRef{list, i}, name: c.Name, image: c.Image,
+		command: c.Command, args: c.Args, env: c.Env, judged: true,
+	}
+}
+
+// oldContainer finds the container of the same name in the same list of the old spec.
+func oldContainer(old []container, c *container) *container {
+	for i := range old {
+		if old[i].ref.List == c.ref.List && old[i].name == c.name {
+			return &old[i]
+		}
+	}
+	return nil
+}
+
+// markChanged leaves judged only the containers an UPDATE adds or changes. For a pod only
+// the image can change; for a workload template, any field the rules read.
+func markChanged(cs, old []container, imageOnly bool) {
+	for i := range cs {
+		o := oldContainer(old, &cs[i])
+		if o == nil {
+			continue
+		}
+		same := o.image == cs[i].image
+		if !imageOnly {
+			same = same && slices.Equal(o.command, cs[i].command) && slices.Equal(o.args, cs[i].args) &&
+				slices.EqualFunc(o.env, cs[i].env, envEqual)
+		}
+		cs[i].judged = !same
+	}
+}
+
+func envEqual(a, b corev1.EnvVar) bool {
+	return a.Name == b.Name && a.Value == b.Value && (a.ValueFrom == nil) == (b.ValueFrom == nil)
+}
+
+// ApplyChanges applies the enforced changes to spec in place: what the mutating webhook's
+// patch does to the object.
+func ApplyChanges(spec *corev1.PodSpec, changes []Change) {
+	for i := range changes {
+		ch := &changes[i]
+		if ch.Mode != ModeEnforce {
+			continue
+		}
+		var image *string
+		var env *[]corev1.EnvVar
+		var args *[]string
+		switch ch.Container.List {
+		case InitContainers:
+			c := &spec.InitContainers[ch.Container.Index]
+			image, env, args = &c.Image, &c.Env, &c.Args
+		case Containers:
+			c := &spec.Containers[ch.Container.Index]
+			image, env, args = &c.Image, &c.Env, &c.Args
+		case EphemeralContainers:
+			c := &spec.EphemeralContainers[ch.Container.Index].EphemeralContainerCommon
+			image, env, args = &c.Image, &c.Env, &c.Args
+		}
+		switch ch.Kind {
+		case SetImage:
+			*image = ch.To
+		case AddEnv:
+			*env = append(*env, corev1.EnvVar{Name: ch.EnvName, Value: ch.To})
+		case AddArg:
+			*args = append(*args, ch.To)
+		}
+	}
+}

@@ -1,0 +1,284 @@
+package policy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/yaml"
+)
+
+// APIVersion and Kind identify a policy file.
+const (
+	APIVersion = "privateguard.io/v1alpha1"
+	Kind       = "Policy"
+)
+
+// File is the policy file as written: YAML or JSON. Load and Parse validate it and compile
+// it into a Policy; defaults are those of the comments.
+type File struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	// Region is the cluster's AWS region. Required.
+	Region string `json:"region"`
+	// Mode is the default mode of every rule. Default enforce.
+	Mode Mode `json:"mode,omitempty"`
+	// Registries lists where images may come from.
+	Registries Registries `json:"registries,omitempty"`
+	// Rewrite moves public images to their private mirrors.
+	Rewrite Rewrite `json:"rewrite,omitempty"`
+	// IRSA configures sts-regional-endpoint's injection.
+	IRSA IRSA `json:"irsa,omitempty"`
+	// Rules holds per-rule settings, keyed by rule id.
+	Rules map[RuleID]RuleSettings `json:"rules,omitempty"`
+	// Exclude lists what is never checked.
+	Exclude Exclude `json:"exclude,omitempty"`
+	// Overrides change modes per namespace; the first match wins.
+	Overrides []Override `json:"overrides,omitempty"`
+}
+
+// Registries lists the registries images may and may not come from.
+type Registries struct {
+	// Allowed holds registry hosts or host/path prefixes, matched on path-component
+	// boundaries.
+	Allowed []string `json:"allowed,omitempty"`
+	// AllowEKSAddons also allows the EKS add-on registry of the region. Default true.
+	AllowEKSAddons *bool `json:"allowEKSAddons,omitempty"`
+	// Marketplace holds the AWS Marketplace registries: their images are always a
+	// marketplace-image violation and never rewritten. Absent: DefaultMarketplace.
+	Marketplace []string `json:"marketplace"`
+}
+
+// DefaultMarketplace is the AWS Marketplace registry list used when the policy names none.
+var DefaultMarketplace = []string{"709825985650.dkr.ecr.us-east-1.amazonaws.com"}
+
+// Rewrite configures image-rewrite.
+type Rewrite struct {
+	// Rules map public registries to mirrors; the longest matching From wins.
+	Rules []RewriteRule `json:"rules,omitempty"`
+	// EKSAddonsToRegion rewrites EKS add-on images of another region to the add-on
+	// registry of the cluster's region. Default true.
+	EKSAddonsToRegion *bool `json:"eksAddonsToRegion,omitempty"`
+}
+
+// RewriteRule rewrites images under From to the same repository path under To.
+type RewriteRule struct {
+	// From is a registry host or host/path prefix. docker.io, index.docker.io and
+	// registry-1.docker.io are one registry.
+	From string `json:"from"`
+	// To is the mirror: an ECR pull-through-cache prefix, under registries.allowed.
+	To string `json:"to"`
+}
+
+// IRSA configures the injection of sts-regional-endpoint.
+type IRSA struct {
+	// InjectRegion also sets AWS_REGION and AWS_DEFAULT_REGION to the region where a
+	// container sets neither. Default true.
+	InjectRegion *bool `json:"injectRegion,omitempty"`
+}
+
+// RuleSettings are the settings of one rule.
+type RuleSettings struct {
+	// Mode of the rule. Default: the policy's mode.
+	Mode Mode `json:"mode,omitempty"`
+	// Fix lets the mutating webhook append the missing flags. Only for
+	// cluster-autoscaler-static-instance-list and lb-controller-waf-shield. Default true.
+	Fix *bool `json:"fix,omitempty"`
+}
+
+// Exclude lists what no rule looks at.
+type Exclude struct {
+	// Namespaces are globs: nothing is checked or changed there.
+	Namespaces []string `json:"namespaces,omitempty"`
+	// Images are globs on the normalized reference (docker.io/library/nginx:1.27) or on the
+	// normalized repository (docker.io/library/nginx): allowed by every image rule and
+	// never rewritten. `*` does not cross a `/`.
+	Images []string `json:"images,omitempty"`
+}
+
+// Override changes rule modes in some namespaces.
+type Override struct {
+	// Namespaces are globs.
+	Namespaces []string `json:"namespaces"`
+	// Mode is the mode to use there.
+	Mode Mode `json:"mode"`
+	// Rules limits the override to these rules; empty means every rule.
+	Rules []RuleID `json:"rules,omitempty"`
+}
+
+// ErrInvalidPolicy is wrapped by every error of Load and Parse about the policy's content.
+var ErrInvalidPolicy = errors.New("invalid policy")
+
+// LoadError lists every problem found in a policy file, each with its field path.
+type LoadError struct {
+	// Source names the file, or is empty.
+	Source string
+	Errs   field.ErrorList
+}
+
+func (e *LoadError) Error() string {
+	var b strings.Builder
+	b.WriteString("invalid policy")
+	if e.Source != "" {
+		b.WriteString(" " + e.Source)
+	}
+	b.WriteString(":")
+	for _, err := range e.Errs {
+		b.WriteString("\n  " + err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap makes errors.Is(err, ErrInvalidPolicy) true.
+func (e *LoadError) Unwrap() error { return ErrInvalidPolicy }
+
+// Load reads, validates and compiles the policy file at path.
+func Load(path string) (*Policy, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read policy: %w", err)
+	}
+	p, err := Parse(data)
+	var le *LoadError
+	if errors.As(err, &le) {
+		le.Source = path
+	}
+	return p, err
+}
+
+// Parse validates and compiles a policy file's content (YAML or JSON). All problems are
+// reported at once in a *LoadError.
+func Parse(data []byte) (*Policy, error) {
+	jsonData, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return nil, &LoadError{Errs: field.ErrorList{field.Invalid(nil, nil, "not YAML or JSON: "+err.Error())}}
+	}
+	var raw any
+	if err := json.Unmarshal(jsonData, &raw); err != nil {
+		return nil, &LoadError{Errs: field.ErrorList{field.Invalid(nil, nil, "not YAML or JSON: "+err.Error())}}
+	}
+	if _, ok := raw.(map[string]any); !ok {
+		return nil, &LoadError{Errs: field.ErrorList{field.Invalid(nil, nil, "a policy file must be a YAML or JSON object")}}
+	}
+	errs := unknownFields(raw, reflect.TypeFor[File](), nil)
+	var f File
+	dec := json.NewDecoder(bytes.NewReader(jsonData))
+	if err := dec.Decode(&f); err != nil {
+		errs = append(errs, decodeError(err))
+		return nil, &LoadError{Errs: errs}
+	}
+	p, verrs := compile(&f)
+	errs = append(errs, verrs...)
+	if len(errs) > 0 {
+		return nil, &LoadError{Errs: errs}
+	}
+	return p, nil
+}
+
+// decodeError turns a JSON type error into a field error on the field it names.
+func decodeError(err error) *field.Error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return field.Invalid(field.NewPath(te.Field), te.Value, "must be of type "+typeName(te.Type))
+	}
+	return field.Invalid(nil, nil, err.Error())
+}
+
+func typeName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Slice:
+		return "list"
+	case reflect.Map, reflect.Struct:
+		return "object"
+	case reflect.Pointer:
+		return typeName(t.Elem())
+	}
+	return t.Kind().String()
+}
+
+// unknownFields walks the decoded document beside the Go type it decodes into and
+// reports every key the type has no field for, with its path.
+func unknownFields(v any, t reflect.Type, p *field.Path) field.ErrorList {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var errs field.ErrorList
+	switch t.Kind() {
+	case reflect.Struct:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return nil // a type error, reported by the decoder
+		}
+		fields := jsonFields(t)
+		keys := make([]string, 0, len(obj))
+		for k := range obj {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			ft, known := fields[k]
+			if !known {
+				errs = append(errs, field.Forbidden(childPath(p, k), "unknown field (known: "+strings.Join(sortedKeys(fields), ", ")+")"))
+				continue
+			}
+			errs = append(errs, unknownFields(obj[k], ft, childPath(p, k))...)
+		}
+	case reflect.Slice:
+		list, ok := v.([]any)
+		if !ok {
+			return nil
+		}
+		for i, item := range list {
+			errs = append(errs, unknownFields(item, t.Elem(), p.Index(i))...)
+		}
+	case reflect.Map:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		keys := make([]string, 0, len(obj))
+		for k := range obj {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			errs = append(errs, unknownFields(obj[k], t.Elem(), p.Key(k))...)
+		}
+	}
+	return errs
+}
+
+func childPath(p *field.Path, name string) *field.Path {
+	if p == nil {
+		return field.NewPath(name)
+	}
+	return p.Child(name)
+}
+
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := make(map[string]reflect.Type, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+func sortedKeys(m map[string]reflect.Type) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

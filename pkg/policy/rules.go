@@ -1,0 +1,65 @@
+package policy
+
+// RuleID names one rule of the policy. The ids are part of the interface: they appear in
+// the policy file, in every message, in warnings and in metric labels.
+type RuleID string
+
+// The eight rules, in the order of the policy file's documentation.
+const (
+	RuleImageRegistry                       RuleID = "image-registry"
+	RuleImageRegion                         RuleID = "image-region"
+	RuleImageRewrite                        RuleID = "image-rewrite"
+	RuleSTSRegionalEndpoint                 RuleID = "sts-regional-endpoint"
+	RuleMarketplaceImage                    RuleID = "marketplace-image"
+	RuleClusterAutoscalerStaticInstanceList RuleID = "cluster-autoscaler-static-instance-list"
+	RuleLBControllerWAFShield               RuleID = "lb-controller-waf-shield"
+	RuleALBCertificateDiscovery             RuleID = "alb-certificate-discovery"
+)
+
+// Rules lists every rule id, in documentation order.
+var Rules = [...]RuleID{
+	RuleImageRegistry,
+	RuleImageRegion,
+	RuleImageRewrite,
+	RuleSTSRegionalEndpoint,
+	RuleMarketplaceImage,
+	RuleClusterAutoscalerStaticInstanceList,
+	RuleLBControllerWAFShield,
+	RuleALBCertificateDiscovery,
+}
+
+// index gives the rule's position in Rules, or -1 for an unknown id.
+func (r RuleID) index() int {
+	for i, id := range Rules {
+		if id == r {
+			return i
+		}
+	}
+	return -1
+}
+
+// fixable reports whether the rule has a `fix` setting: the two add-on flag rules, whose
+// violation the mutating webhook can repair by appending flags.
+func (r RuleID) fixable() bool {
+	return r == RuleClusterAutoscalerStaticInstanceList || r == RuleLBControllerWAFShield
+}
+
+// Mode is how a rule acts on what it finds.
+type Mode string
+
+const (
+	// ModeEnforce denies violations and applies mutations.
+	ModeEnforce Mode = "enforce"
+	// ModeAudit allows the object but reports each finding as a warning, an audit
+	// annotation, a log line and a metric; mutating rules in audit mode change nothing.
+	ModeAudit Mode = "audit"
+	// ModeOff disables the rule.
+	ModeOff Mode = "off"
+)
+
+func (m Mode) valid() bool { return m == ModeEnforce || m == ModeAudit || m == ModeOff }
+
+// ruleModes holds the effective mode of every rule, indexed like Rules.
+type ruleModes [len(Rules)]Mode
+
+func (m *ruleModes) of(r RuleID) Mode { return m[r.index()] }
