@@ -111,14 +111,15 @@ func parseRegistryPrefix(s string) (registryPrefix, error) {
 		}
 		return p, nil
 	}
-	img, err := parseImage(p.host + "/" + repoPath)
-	if err != nil {
-		return registryPrefix{}, fmt.Errorf("repository path %q: %w", repoPath, err)
-	}
-	if img.tag != "" || img.digest != "" {
+	// The path is a prefix, not an image: docker.io/bitnami is the bitnami namespace, so
+	// Docker Hub's library/ is not added here. The name grammar still applies.
+	if strings.ContainsAny(repoPath, ":@") {
 		return registryPrefix{}, fmt.Errorf("must not carry a tag or digest")
 	}
-	p.path = img.path
+	if _, err := reference.WithName(p.host + "/" + repoPath); err != nil {
+		return registryPrefix{}, fmt.Errorf("repository path %q: %w (lower-case path components separated by /)", repoPath, err)
+	}
+	p.path = repoPath
 	return p, nil
 }
 
