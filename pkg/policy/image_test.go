@@ -57,7 +57,7 @@ func TestParseECRHost(t *testing.T) {
 		{"111122223333.dkr-ecr.eu-west-1.on.aws", true, ecrHost{Account: "111122223333", Region: "eu-west-1", DualStack: true}},
 		{"111122223333.dkr-ecr-fips.us-east-1.on.aws", true, ecrHost{Account: "111122223333", Region: "us-east-1", DualStack: true, FIPS: true}},
 		{"public.ecr.aws", false, ecrHost{}},
-		{"11112222333.dkr.ecr.us-west-2.amazonaws.com", false, ecrHost{}},          // eleven digits
+		{"11112222333.dkr.ecr.us-west-2.amazonaws.com", false, ecrHost{}},           // eleven digits
 		{"111122223333.dkr.ecr.us-west-2.amazonaws.com.evil.com", false, ecrHost{}}, // only contains the suffix
 		{"111122223333.dkr.ecr.uswest2.amazonaws.com", false, ecrHost{}},
 		{"111122223333.dkr.ecr.us-west-2.amazonaws.com:443", false, ecrHost{}},
