@@ -62,14 +62,21 @@ func (e *evaluation) fixAddonFlags() {
 		}
 		for i := range e.containers {
 			c := &e.containers[i]
-			if !r.judges(c) {
+			if !r.judges(c, e.p.images) {
 				continue
 			}
-			for _, f := range r.missing(c) {
-				e.addChange(c, r.rule, mode, AddArg, "", f.String(), "")
-				if mode == ModeEnforce {
-					c.addArg(f.String())
-				}
+			missing := r.missing(c)
+			if len(missing) == 0 {
+				continue
+			}
+			argsPath := c.path(e.spec).Child("args")
+			args := make([]string, len(missing))
+			for j, f := range missing {
+				args[j] = f.String()
+				e.addChange(c, r.rule, mode, AddArg, argsPath, "", args[j], "")
+			}
+			if mode == ModeEnforce {
+				c.addArgs(args...)
 			}
 		}
 	}
@@ -84,7 +91,7 @@ func (e *evaluation) checkAddonFlags() {
 		}
 		for i := range e.containers {
 			c := &e.containers[i]
-			if !r.judges(c) {
+			if !r.judges(c, e.p.images) {
 				continue
 			}
 			missing := r.missing(c)
@@ -109,11 +116,11 @@ func (e *evaluation) checkAddonFlags() {
 
 // judges reports whether the rule looks at c: a judged regular or init container running
 // the add-on's image.
-func (r *addonFlagRule) judges(c *container) bool {
+func (r *addonFlagRule) judges(c *container, cache *imageCache) bool {
 	if !c.judged || c.ref.List == EphemeralContainers {
 		return false
 	}
-	img, err := c.parsedImage()
+	img, err := c.parsedImage(cache)
 	if err != nil || !(img.path == r.repository || strings.HasSuffix(img.path, "/"+r.repository)) {
 		return false
 	}

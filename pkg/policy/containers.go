@@ -17,6 +17,9 @@ type container struct {
 	command []string
 	args    []string
 	env     []corev1.EnvVar
+	// addedEnv are the variables the mutation appends to env, kept apart so that a
+	// container with many variables is not copied.
+	addedEnv []corev1.EnvVar
 	// judged is false for a container an UPDATE leaves as it was: it is not checked.
 	judged bool
 
@@ -26,9 +29,9 @@ type container struct {
 }
 
 // parsedImage parses the container's image once.
-func (c *container) parsedImage() (image, error) {
+func (c *container) parsedImage(cache *imageCache) (image, error) {
 	if !c.parsed {
-		c.img, c.imgErr = parseImage(c.image)
+		c.img, c.imgErr = cache.parse(c.image)
 		c.parsed = true
 	}
 	return c.img, c.imgErr
@@ -40,26 +43,35 @@ func (c *container) setImage(img image, s string) {
 }
 
 // hasEnv reports whether env names the variable.
-func (c *container) hasEnv(name string) bool { return c.envIndex(name) >= 0 }
+func (c *container) hasEnv(name string) bool {
+	v, _ := c.lookupEnv(name)
+	return v != nil
+}
 
-// envIndex is the index of the last entry for name (the one that takes effect), or -1.
-func (c *container) envIndex(name string) int {
-	for i := len(c.env) - 1; i >= 0; i-- {
-		if c.env[i].Name == name {
-			return i
+// lookupEnv finds the entry for name that takes effect (the last one) and its index in
+// the container's env after mutation, or nil.
+func (c *container) lookupEnv(name string) (*corev1.EnvVar, int) {
+	for i := len(c.addedEnv) - 1; i >= 0; i-- {
+		if c.addedEnv[i].Name == name {
+			return &c.addedEnv[i], len(c.env) + i
 		}
 	}
-	return -1
+	for i := len(c.env) - 1; i >= 0; i-- {
+		if c.env[i].Name == name {
+			return &c.env[i], i
+		}
+	}
+	return nil, -1
 }
 
-// addEnv appends a variable without touching the caller's slice.
-func (c *container) addEnv(name, value string) {
-	c.env = append(slices.Clip(c.env), corev1.EnvVar{Name: name, Value: value})
+// addEnv appends variables to the view.
+func (c *container) addEnv(vars ...corev1.EnvVar) {
+	c.addedEnv = append(c.addedEnv, vars...)
 }
 
-// addArg appends an argument without touching the caller's slice.
-func (c *container) addArg(arg string) {
-	c.args = append(slices.Clip(c.args), arg)
+// addArgs appends arguments without touching the caller's slice.
+func (c *container) addArgs(args ...string) {
+	c.args = append(slices.Clip(c.args), args...)
 }
 
 // path is the container's field path below the pod spec at spec.

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -142,5 +143,24 @@ func TestParseRegistryPrefixErrors(t *testing.T) {
 				t.Errorf("parseRegistryPrefix(%q) error = %v, want one containing %q", in, err, want)
 			}
 		})
+	}
+}
+
+func TestImageCache(t *testing.T) {
+	var c imageCache
+	for i := 0; i < imageCacheSize+10; i++ {
+		raw := fmt.Sprintf("registry.example.com/app-%d:1", i)
+		img, err := c.parse(raw)
+		if err != nil || img.String() != raw {
+			t.Fatalf("parse(%q) = %q, %v", raw, img, err)
+		}
+	}
+	if n := c.size.Load(); n > imageCacheSize {
+		t.Errorf("cache holds %d entries, bound is %d", n, imageCacheSize)
+	}
+	for range 2 { // the second answer comes from the cache and must carry the same error
+		if _, err := c.parse("Nginx"); err == nil || !strings.Contains(err.Error(), "must be lowercase") {
+			t.Errorf("parse(Nginx) error = %v", err)
+		}
 	}
 }

@@ -10,7 +10,7 @@ import (
 // move to the region's add-on registry, other images to the mirror of the longest
 // matching rewrite rule.
 func (e *evaluation) rewriteImage(c *container, mode Mode) {
-	img, err := c.parsedImage()
+	img, err := c.parsedImage(e.p.images)
 	if err != nil {
 		return // image-registry reports it
 	}
@@ -19,7 +19,7 @@ func (e *evaluation) rewriteImage(c *container, mode Mode) {
 		return
 	}
 	s := to.String()
-	e.addChange(c, RuleImageRewrite, mode, SetImage, c.image, s, "")
+	e.addChange(c, RuleImageRewrite, mode, SetImage, c.path(e.spec).Child("image"), c.image, s, "")
 	if mode == ModeEnforce {
 		c.setImage(to, s)
 	}
@@ -70,7 +70,7 @@ func (p *Policy) rewrite(img image) (image, bool) {
 func (e *evaluation) checkImage(c *container) {
 	imagePath := c.path(e.spec).Child("image")
 	registryMode := e.modes.of(RuleImageRegistry)
-	img, err := c.parsedImage()
+	img, err := c.parsedImage(e.p.images)
 	if err != nil {
 		if registryMode != ModeOff {
 			e.addViolation(RuleImageRegistry, registryMode, imagePath, c.image, fmt.Sprintf(

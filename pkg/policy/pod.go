@@ -152,16 +152,8 @@ func (e *evaluation) validate() {
 	e.checkAddonFlags()
 }
 
-func (e *evaluation) addChange(c *container, rule RuleID, mode Mode, kind ChangeKind, from, to, envName string) {
-	var p *field.Path
-	switch kind {
-	case SetImage:
-		p = c.path(e.spec).Child("image")
-	case AddEnv:
-		p = c.path(e.spec).Child("env")
-	case AddArg:
-		p = c.path(e.spec).Child("args")
-	}
+// addChange records a change of the field at p (the container's image, env or args).
+func (e *evaluation) addChange(c *container, rule RuleID, mode Mode, kind ChangeKind, p *field.Path, from, to, envName string) {
 	e.d.Changes = append(e.d.Changes, Change{
 		Rule: rule, Mode: mode, Kind: kind, Container: c.ref, Path: p, From: from, To: to, EnvName: envName,
 	})

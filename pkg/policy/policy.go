@@ -31,6 +31,8 @@ type Policy struct {
 	excludeNamespaces []string
 	excludeImages     []string
 	overrides         []compiledOverride
+
+	images *imageCache
 }
 
 type rewriteRule struct {
@@ -84,6 +86,7 @@ func compile(f *File) (*Policy, field.ErrorList) {
 		allowEKSAddons:    boolOr(f.Registries.AllowEKSAddons, true),
 		eksAddonsToRegion: boolOr(f.Rewrite.EKSAddonsToRegion, true),
 		injectRegion:      boolOr(f.IRSA.InjectRegion, true),
+		images:            &imageCache{},
 	}
 	regionPath := childPath(root, "region")
 	switch {

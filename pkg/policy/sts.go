@@ -1,6 +1,10 @@
 package policy
 
-import "fmt"
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+)
 
 // Environment variables of IAM roles for service accounts (IRSA).
 const (
@@ -32,19 +36,26 @@ func hasWebIdentityEnv(cs []container) bool {
 // and, with irsa.injectRegion, the region variables where it sets neither. It never
 // overwrites a value that is set.
 func (e *evaluation) injectSTS(c *container, mode Mode) {
-	add := func(name, value string) {
-		e.addChange(c, RuleSTSRegionalEndpoint, mode, AddEnv, "", value, name)
-		if mode == ModeEnforce {
-			c.addEnv(name, value)
-		}
-	}
-	setsRegion := c.hasEnv(envRegion) || c.hasEnv(envDefaultRegion)
+	var add [3]corev1.EnvVar
+	n := 0
 	if !c.hasEnv(envSTSRegionalEndpoints) {
-		add(envSTSRegionalEndpoints, stsRegional)
+		add[n] = corev1.EnvVar{Name: envSTSRegionalEndpoints, Value: stsRegional}
+		n++
 	}
-	if e.p.injectRegion && !setsRegion {
-		add(envRegion, e.p.region)
-		add(envDefaultRegion, e.p.region)
+	if e.p.injectRegion && !c.hasEnv(envRegion) && !c.hasEnv(envDefaultRegion) {
+		add[n] = corev1.EnvVar{Name: envRegion, Value: e.p.region}
+		add[n+1] = corev1.EnvVar{Name: envDefaultRegion, Value: e.p.region}
+		n += 2
+	}
+	if n == 0 {
+		return
+	}
+	envPath := c.path(e.spec).Child("env")
+	for _, v := range add[:n] {
+		e.addChange(c, RuleSTSRegionalEndpoint, mode, AddEnv, envPath, "", v.Value, v.Name)
+	}
+	if mode == ModeEnforce {
+		c.addEnv(add[:n]...)
 	}
 }
 
@@ -52,22 +63,22 @@ func (e *evaluation) injectSTS(c *container, mode Mode) {
 // anything but regional.
 func (e *evaluation) checkSTS(c *container, mode Mode) {
 	const why = "a private cluster reaches STS only through its regional VPC endpoint, and IRSA credentials fail with the global endpoint"
-	i := c.envIndex(envSTSRegionalEndpoints)
+	v, i := c.lookupEnv(envSTSRegionalEndpoints)
 	envPath := c.path(e.spec).Child("env")
 	switch {
-	case i < 0:
+	case v == nil:
 		e.addViolation(RuleSTSRegionalEndpoint, mode, envPath, "", fmt.Sprintf(
 			"container %s (%s) uses IAM roles for service accounts but does not set %s=%s; %s; set it, or let the mutating webhook add it [%s]",
 			quote(c.name), envPath, envSTSRegionalEndpoints, stsRegional, why, RuleSTSRegionalEndpoint))
-	case c.env[i].ValueFrom != nil:
+	case v.ValueFrom != nil:
 		p := envPath.Index(i).Child("valueFrom")
 		e.addViolation(RuleSTSRegionalEndpoint, mode, p, "", fmt.Sprintf(
 			"container %s (%s) takes %s from valueFrom, which cannot be checked; %s; set value: %s [%s]",
 			quote(c.name), p, envSTSRegionalEndpoints, why, stsRegional, RuleSTSRegionalEndpoint))
-	case c.env[i].Value != stsRegional:
+	case v.Value != stsRegional:
 		p := envPath.Index(i).Child("value")
 		e.addViolation(RuleSTSRegionalEndpoint, mode, p, "", fmt.Sprintf(
 			"container %s (%s) sets %s=%s; %s; set it to %s [%s]",
-			quote(c.name), p, envSTSRegionalEndpoints, quote(c.env[i].Value), why, stsRegional, RuleSTSRegionalEndpoint))
+			quote(c.name), p, envSTSRegionalEndpoints, quote(v.Value), why, stsRegional, RuleSTSRegionalEndpoint))
 	}
 }

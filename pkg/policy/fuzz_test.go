@@ -1,0 +1,112 @@
+package policy
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// FuzzParse feeds arbitrary documents to the policy loader: it must return a policy or an
+// error, never panic, and a policy it returns must be usable.
+func FuzzParse(f *testing.F) {
+	for _, path := range []string{"../../examples/policy.yaml", "testdata/policies/default.yaml", "testdata/policies/audit.yaml", "testdata/policies/cn.yaml"} {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte(header + "region: us-west-2\nrules: {x: {mode: y}}\noverrides: [{namespaces: ['['], rules: [1]}]\n"))
+	f.Add([]byte(`{"apiVersion":"privateguard.io/v1alpha1","kind":"Policy","region":"us-west-2","registries":{"allowed":[null]}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := Parse(data)
+		if err != nil {
+			if p != nil {
+				t.Fatal("Parse returned a policy with an error")
+			}
+			return
+		}
+		p.EvaluatePod(podOf(ctr("app", "nginx:1.27")), nil, Facts{Namespace: "default", ServiceAccountIRSA: true})
+	})
+}
+
+// FuzzRewrite checks image-rewrite on arbitrary references: a rewritten image always
+// parses, lies in an allowed registry, keeps tag and digest, and is never rewritten again.
+func FuzzRewrite(f *testing.F) {
+	for _, s := range []string{
+		"nginx", "nginx:1.27", "nginx@" + testDigest, "nginx:1.27@" + testDigest, "registry-1.docker.io/nginx",
+		"index.docker.io/library/nginx", "bitnami/redis:7", "REGISTRY.K8S.IO/pause:3.10", "localhost:5000/a",
+		"602401143452.dkr.ecr.eu-west-1.amazonaws.com/eks/coredns:v1", "709825985650.dkr.ecr.us-east-1.amazonaws.com/x:1",
+		"Nginx", "", "a/b/c/d/e:tag",
+	} {
+		f.Add(s)
+	}
+	p := testPolicy(f, func(f *File) {
+		f.Rewrite.Rules = append(f.Rewrite.Rules,
+			RewriteRule{From: "docker.io/bitnami", To: testECR + "/bitnami"},
+			RewriteRule{From: "docker.io/library/nginx", To: testECR})
+	})
+	f.Fuzz(func(t *testing.T, raw string) {
+		img, err := parseImage(raw)
+		if err != nil {
+			return
+		}
+		to, ok := p.rewrite(img)
+		if !ok {
+			return
+		}
+		again, err := parseImage(to.String())
+		if err != nil {
+			t.Fatalf("rewrite(%q) = %q, which does not parse: %v", raw, to, err)
+		}
+		if again != to {
+			t.Fatalf("rewrite(%q) = %q, which parses back as %q", raw, to, again)
+		}
+		if to.tag != img.tag || to.digest != img.digest {
+			t.Fatalf("rewrite(%q) = %q lost the tag or digest", raw, to)
+		}
+		if !p.isAllowed(to.host, to.path) {
+			t.Fatalf("rewrite(%q) = %q, outside the allowed registries", raw, to)
+		}
+		if twice, ok := p.rewrite(to); ok {
+			t.Fatalf("rewrite is not idempotent: %q → %q → %q", raw, to, twice)
+		}
+	})
+}
+
+// FuzzEvaluatePod judges arbitrary pods (JSON) with arbitrary facts: it must never panic,
+// and mutating must converge in one pass.
+func FuzzEvaluatePod(f *testing.F) {
+	dirs, _ := filepath.Glob("testdata/scenarios/*/input.yaml")
+	for _, path := range dirs {
+		var sc scenario
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if err := yamlUnmarshal(data, &sc); err == nil {
+			f.Add([]byte(sc.Object), true, "default")
+		}
+	}
+	p, err := Load("testdata/policies/default.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, irsa bool, namespace string) {
+		var pod corev1.Pod
+		if json.Unmarshal(data, &pod) != nil {
+			return
+		}
+		facts := Facts{Namespace: namespace, ServiceAccountIRSA: irsa}
+		d := p.EvaluatePod(&pod, nil, facts)
+		p.ValidatePod(&pod, nil, facts)
+		d.Allowed()
+		after := mutated(&pod, d)
+		if again := p.MutatePod(after, nil, facts); len(again.Enforced()) != 0 {
+			t.Fatalf("a second mutation pass changes %q", summary(again))
+		}
+	})
+}
