@@ -133,3 +133,16 @@ func TestLoadNamesTheFile(t *testing.T) {
 		t.Errorf("Load of a missing file = %v, want a read error naming it", err)
 	}
 }
+
+func TestUnquotedOffIsOff(t *testing.T) {
+	p, err := Parse([]byte(header + "region: us-west-2\nmode: off\nrules: {image-registry: {mode: enforce}}\noverrides: [{namespaces: [x], mode: off}]\n"))
+	if err != nil {
+		t.Fatalf("YAML's unquoted off must load as the mode off: %v", err)
+	}
+	if p.Mode(RuleImageRewrite, "default") != ModeOff || p.Mode(RuleImageRegistry, "default") != ModeEnforce || p.Mode(RuleImageRegistry, "x") != ModeOff {
+		t.Errorf("modes: %v", p.modes)
+	}
+	if _, err := Parse([]byte(header + "region: us-west-2\nmode: on\n")); err == nil || !strings.Contains(err.Error(), "mode") {
+		t.Errorf("mode: on (true) must be rejected naming the field, got %v", err)
+	}
+}

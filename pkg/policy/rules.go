@@ -1,5 +1,10 @@
 package policy
 
+import (
+	"encoding/json"
+	"fmt"
+)
+
 // RuleID names one rule of the policy. The ids are part of the interface: they appear in
 // the policy file, in every message, in warnings and in metric labels.
 type RuleID string
@@ -63,3 +68,18 @@ func (m Mode) valid() bool { return m == ModeEnforce || m == ModeAudit || m == M
 type ruleModes [len(Rules)]Mode
 
 func (m *ruleModes) of(r RuleID) Mode { return m[r.index()] }
+
+// UnmarshalJSON reads a mode. YAML 1.1 reads an unquoted `off` as the boolean false, so
+// false is accepted as off: `mode: off` must mean what it says.
+func (m *Mode) UnmarshalJSON(data []byte) error {
+	if string(data) == "false" {
+		*m = ModeOff
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return fmt.Errorf("a mode is one of enforce, audit, off: %w", err)
+	}
+	*m = Mode(s)
+	return nil
+}

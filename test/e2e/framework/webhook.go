@@ -20,9 +20,12 @@ import (
 
 // Webhook is a running `privateguard serve`.
 type Webhook struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	log  *syncBuffer
+	binary string
+	args   []string
+	out    io.Writer
+	cmd    *exec.Cmd
+	done   chan struct{}
+	log    *syncBuffer
 
 	// Port is the TLS port of /mutate and /validate on 127.0.0.1.
 	Port int
@@ -64,7 +67,6 @@ func StartWebhook(opts WebhookOptions) (*Webhook, error) {
 		ConfigPath:  opts.ConfigPath,
 		CertDir:     opts.CertDir,
 		log:         &syncBuffer{},
-		done:        make(chan struct{}),
 	}
 	args := []string{"serve",
 		"--config", opts.ConfigPath,
@@ -78,21 +80,32 @@ func StartWebhook(opts WebhookOptions) (*Webhook, error) {
 	} else {
 		args = append(args, "--service-accounts=false")
 	}
-	w.cmd = exec.Command(opts.Binary, args...)
-	var out io.Writer = w.log
+	w.binary, w.args = opts.Binary, args
+	w.out = io.Writer(w.log)
 	if opts.Log != nil {
-		out = io.MultiWriter(w.log, opts.Log)
+		w.out = io.MultiWriter(w.log, opts.Log)
 	}
-	w.cmd.Stdout, w.cmd.Stderr = out, out
-	if err := w.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", opts.Binary, err)
-	}
-	go func() { w.cmd.Wait(); close(w.done) }()
-	if err := w.waitReady(30 * time.Second); err != nil {
-		w.Stop()
-		return nil, fmt.Errorf("webhook did not become ready: %w\n%s", err, w.Logs())
+	if err := w.Start(); err != nil {
+		return nil, err
 	}
 	return w, nil
+}
+
+// Start starts the server process (again, after Stop) on the same ports, and waits until
+// it is ready.
+func (w *Webhook) Start() error {
+	w.cmd = exec.Command(w.binary, w.args...)
+	w.cmd.Stdout, w.cmd.Stderr = w.out, w.out
+	w.done = make(chan struct{})
+	if err := w.cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", w.binary, err)
+	}
+	go func(cmd *exec.Cmd, done chan struct{}) { cmd.Wait(); close(done) }(w.cmd, w.done)
+	if err := w.waitReady(30 * time.Second); err != nil {
+		w.Stop()
+		return fmt.Errorf("webhook did not become ready: %w\n%s", err, w.Logs())
+	}
+	return nil
 }
 
 func (w *Webhook) waitReady(timeout time.Duration) error {
