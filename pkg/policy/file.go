@@ -185,6 +185,9 @@ func Parse(data []byte) (*Policy, error) {
 func decodeError(err error) *field.Error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && te.Field != "" {
+		if te.Type == reflect.TypeFor[Mode]() {
+			return notSupportedMode(field.NewPath(te.Field), Mode(te.Value))
+		}
 		return field.Invalid(field.NewPath(te.Field), te.Value, "must be of type "+typeName(te.Type))
 	}
 	return field.Invalid(nil, nil, err.Error())

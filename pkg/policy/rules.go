@@ -2,7 +2,7 @@ package policy
 
 import (
 	"encoding/json"
-	"fmt"
+	"reflect"
 )
 
 // RuleID names one rule of the policy. The ids are part of the interface: they appear in
@@ -78,7 +78,8 @@ func (m *Mode) UnmarshalJSON(data []byte) error {
 	}
 	var s string
 	if err := json.Unmarshal(data, &s); err != nil {
-		return fmt.Errorf("a mode is one of enforce, audit, off: %w", err)
+		// A type error lets the decoder name the field.
+		return &json.UnmarshalTypeError{Value: string(data), Type: reflect.TypeFor[Mode]()}
 	}
 	*m = Mode(s)
 	return nil
