@@ -5,7 +5,7 @@ BIN      := $(CURDIR)/bin
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 PKGS     := ./...
 
-.PHONY: all build lint fmt vet unit test bench demo clean
+.PHONY: all build lint fmt vet unit test e2e bench demo clean
 
 all: build
 
@@ -21,7 +21,7 @@ fmt:
 	if [ -n "$$out" ]; then echo "gofmt wants changes in:"; echo "$$out"; exit 1; fi
 
 vet:
-	$(GO) vet $(PKGS)
+	$(GO) vet -tags e2e $(PKGS)
 
 ## unit: unit tests, including every fuzz target's seed corpus
 unit:
@@ -33,6 +33,10 @@ test: lint unit
 ## bench: the engine's Go benchmarks
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/policy/
+
+## e2e: the end-to-end suite against a real kube-apiserver and etcd (builds them once)
+e2e: build e2e-bins
+	$(GO) test -tags e2e -count=1 -timeout 30m ./test/e2e/
 
 ## demo: starts a control plane and the webhook and applies examples/ (arrives with the e2e suite)
 demo:
