@@ -30,9 +30,13 @@ unit:
 ## test: everything CI runs
 test: lint unit
 
-## bench: the engine's Go benchmarks
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./pkg/policy/
+## bench: engine benchmarks, then a loopback TLS load test against an allow-all baseline
+## (table printed and written to bench/results.md; nothing is asserted)
+bench: build e2e-bins
+	$(GO) build -o $(BIN)/privateguard-baseline ./test/bench/baseline
+	@mkdir -p bench
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/policy/ | tee bench/engine.txt
+	$(GO) run ./test/bench -bin $(BIN) -config examples/policy.yaml -engine bench/engine.txt -out bench/results.md
 
 ## e2e: the end-to-end suite against a real kube-apiserver and etcd (builds them once)
 e2e: build e2e-bins

@@ -48,6 +48,9 @@ type WebhookOptions struct {
 	Kubeconfig string
 	// Log receives the server's output besides the in-memory copy; may be nil.
 	Log io.Writer
+	// Baseline starts the benchmark's allow-all webhook instead, which takes only
+	// --port, --cert-dir and --health-probe-bind-address.
+	Baseline bool
 }
 
 // StartWebhook starts the webhook on free loopback ports and waits until /readyz answers
@@ -75,9 +78,12 @@ func StartWebhook(opts WebhookOptions) (*Webhook, error) {
 		"--metrics-bind-address", w.MetricsAddr,
 		"--health-probe-bind-address", w.HealthAddr,
 	}
-	if opts.Kubeconfig != "" {
+	switch {
+	case opts.Baseline:
+		args = []string{"--cert-dir", opts.CertDir, "--port", strconv.Itoa(w.Port), "--health-probe-bind-address", w.HealthAddr}
+	case opts.Kubeconfig != "":
 		args = append(args, "--kubeconfig", opts.Kubeconfig)
-	} else {
+	default:
 		args = append(args, "--service-accounts=false")
 	}
 	w.binary, w.args = opts.Binary, args
@@ -158,6 +164,9 @@ func (w *Webhook) Stop() error {
 		return fmt.Errorf("webhook ignored SIGTERM for 15s and was killed")
 	}
 }
+
+// Pid is the server's process id.
+func (w *Webhook) Pid() int { return w.cmd.Process.Pid }
 
 // Logs is everything the server printed so far.
 func (w *Webhook) Logs() string { return w.log.String() }

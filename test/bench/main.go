@@ -1,0 +1,235 @@
+// Command bench is `make bench`'s load test: it starts privateguard serve and a baseline
+// allow-all webhook on the same controller-runtime server and TLS settings, on loopback,
+// sends both the same corpus of AdmissionReviews in alternating rounds, runs a fixed-rate
+// test, measures memory with many service accounts cached, and prints a markdown table
+// (also written to bench/results.md). It reports; it never fails on a figure.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/privateguard/privateguard/test/e2e/framework"
+)
+
+type options struct {
+	binDir       string
+	config       string
+	out          string
+	rounds       int
+	requests     int
+	concurrency  int
+	rate         int
+	rateDuration time.Duration
+	accounts     int
+	engine       string
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.binDir, "bin", "bin", "directory of privateguard, privateguard-baseline, kube-apiserver and etcd")
+	flag.StringVar(&o.config, "config", "examples/policy.yaml", "policy file for privateguard serve")
+	flag.StringVar(&o.out, "out", "bench/results.md", "where to write the markdown table")
+	flag.IntVar(&o.rounds, "rounds", 3, "alternating rounds per endpoint and server")
+	flag.IntVar(&o.requests, "requests", 4000, "requests per round")
+	flag.IntVar(&o.concurrency, "concurrency", 8, "concurrent keep-alive connections in the closed-loop rounds")
+	flag.IntVar(&o.rate, "rate", 1000, "requests per second of the fixed-rate run")
+	flag.DurationVar(&o.rateDuration, "rate-duration", 20*time.Second, "length of the fixed-rate run")
+	flag.IntVar(&o.accounts, "service-accounts", 50000, "service accounts in the cache for the memory figure (0 skips it; needs bin/kube-apiserver and bin/etcd)")
+	flag.StringVar(&o.engine, "engine", "", "output of the engine's go test -bench run to include")
+	flag.Parse()
+	if err := run(o, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(o options, stdout io.Writer) error {
+	work, err := os.MkdirTemp("", "privateguard-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	ca, err := framework.NewCA()
+	if err != nil {
+		return err
+	}
+	certDir := filepath.Join(work, "certs")
+	if _, err := ca.WriteServingCert(certDir); err != nil {
+		return err
+	}
+	pg, err := framework.StartWebhook(framework.WebhookOptions{Binary: filepath.Join(o.binDir, "privateguard"), ConfigPath: o.config, CertDir: certDir})
+	if err != nil {
+		return err
+	}
+	defer pg.Stop()
+	base, err := framework.StartWebhook(framework.WebhookOptions{Binary: filepath.Join(o.binDir, "privateguard-baseline"), CertDir: certDir, Baseline: true})
+	if err != nil {
+		return err
+	}
+	defer base.Stop()
+
+	entries, err := corpus()
+	if err != nil {
+		return err
+	}
+	bodies := make([][]byte, len(entries))
+	for i, e := range entries {
+		bodies[i] = e.body
+	}
+	client := newClient(ca.PEM, o.concurrency)
+	servers := []struct {
+		name string
+		w    *framework.Webhook
+	}{{"privateguard", pg}, {"baseline", base}}
+
+	var report strings.Builder
+	fmt.Fprintf(&report, "## privateguard bench, %s\n\n", time.Now().UTC().Format("2006-01-02"))
+	fmt.Fprintf(&report, "Machine: %s, %d cores (load generator and servers share them). Corpus: %d AdmissionReviews (%s), cycled.\n\n",
+		cpuModel(), runtime.NumCPU(), len(entries), corpusNames(entries))
+	if o.engine != "" {
+		table, err := engineTable(o.engine)
+		if err != nil {
+			return err
+		}
+		report.WriteString(table)
+	}
+
+	// Warm both servers (TLS sessions, caches, heap).
+	for _, s := range servers {
+		for _, path := range []string{"/validate", "/mutate"} {
+			closedLoop(client, s.w.URL(path), bodies, 500, o.concurrency)
+		}
+	}
+	fmt.Fprintf(&report, "### Closed loop: %d rounds × %d requests per server and endpoint, %d connections, alternating\n\n", o.rounds, o.requests, o.concurrency)
+	report.WriteString("| endpoint | server | req/s | p50 | p99 | p99.9 | errors |\n|---|---|---:|---:|---:|---:|---:|\n")
+	var ratios []string
+	for _, path := range []string{"/validate", "/mutate"} {
+		totals := map[string]*result{"privateguard": {}, "baseline": {}}
+		for r := 0; r < o.rounds; r++ {
+			order := []int{0, 1}
+			if r%2 == 1 {
+				order = []int{1, 0}
+			}
+			for _, i := range order {
+				totals[servers[i].name].merge(closedLoop(client, servers[i].w.URL(path), bodies, o.requests, o.concurrency))
+			}
+		}
+		for _, s := range servers {
+			t := totals[s.name]
+			fmt.Fprintf(&report, "| `%s` | %s | %.0f | %s | %s | %s | %d |\n", path, s.name, t.throughput(),
+				ms(t.percentile(50)), ms(t.percentile(99)), ms(t.percentile(99.9)), t.errors)
+		}
+		ratios = append(ratios, fmt.Sprintf("`%s` %.2f", path, totals["privateguard"].throughput()/totals["baseline"].throughput()))
+	}
+	fmt.Fprintf(&report, "\nThroughput privateguard / baseline: %s.\n\n", strings.Join(ratios, ", "))
+
+	fmt.Fprintf(&report, "### Fixed rate: %d requests/s for %s, latency from when each request was due\n\n", o.rate, o.rateDuration)
+	report.WriteString("| endpoint | server | sent | p50 | p99 | p99.9 | errors |\n|---|---|---:|---:|---:|---:|---:|\n")
+	for _, path := range []string{"/validate", "/mutate"} {
+		res := fixedRate(client, pg.URL(path), bodies, o.rate, o.rateDuration, 64)
+		fmt.Fprintf(&report, "| `%s` | privateguard | %d | %s | %s | %s | %d |\n", path, res.requests,
+			ms(res.percentile(50)), ms(res.percentile(99)), ms(res.percentile(99.9)), res.errors)
+	}
+
+	report.WriteString("\n### Memory (RSS)\n\n| server | state | RSS |\n|---|---|---:|\n")
+	for _, s := range servers {
+		fmt.Fprintf(&report, "| %s | after the load above, `--service-accounts=false` | %s |\n", s.name, mib(rss(s.w.Pid())))
+	}
+	if o.accounts > 0 {
+		line, err := serviceAccountMemory(o, work, certDir)
+		if err != nil {
+			return fmt.Errorf("memory with %d service accounts: %w", o.accounts, err)
+		}
+		report.WriteString(line)
+	}
+
+	fmt.Fprint(stdout, report.String())
+	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(o.out, []byte(report.String()), 0o644)
+}
+
+// serviceAccountMemory fills a real API server with service accounts, starts privateguard
+// serve against it and reads its RSS once its cache holds them all.
+func serviceAccountMemory(o options, work, certDir string) (string, error) {
+	cp, err := framework.StartControlPlane(o.binDir, work)
+	if err != nil {
+		return "", err
+	}
+	defer cp.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	start := time.Now()
+	if err := createServiceAccounts(ctx, cp, o.accounts); err != nil {
+		return "", err
+	}
+	created := time.Since(start)
+	pg, err := framework.StartWebhook(framework.WebhookOptions{
+		Binary: filepath.Join(o.binDir, "privateguard"), ConfigPath: o.config, CertDir: certDir, Kubeconfig: cp.Kubeconfig,
+	})
+	if err != nil {
+		return "", err
+	}
+	defer pg.Stop()
+	// The cache fills in the background after start; let it settle, then read.
+	peak := 0
+	for range 20 {
+		time.Sleep(500 * time.Millisecond)
+		peak = max(peak, rss(pg.Pid()))
+	}
+	return fmt.Sprintf("| privateguard | %d service accounts in the API server and the cache (created in %s) | %s |\n",
+		o.accounts, created.Round(time.Second), mib(peak)), nil
+}
+
+// rss is the resident set size of pid in KiB, from /proc.
+func rss(pid int) int {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if v, ok := strings.CutPrefix(s.Text(), "VmRSS:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return n
+		}
+	}
+	return 0
+}
+
+func cpuModel() string {
+	data, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "model name"); ok {
+			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+		}
+	}
+	return runtime.GOARCH
+}
+
+func corpusNames(entries []corpusEntry) string {
+	names := make([]string, len(entries))
+	for i, e := range entries {
+		names[i] = e.name
+	}
+	return strings.Join(names, "; ")
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+func mib(kib int) string { return fmt.Sprintf("%.1f MiB", float64(kib)/1024) }
