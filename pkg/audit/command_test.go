@@ -82,6 +82,12 @@ func TestRunGolden(t *testing.T) {
 			args:     []string{"--config", "testdata/policy.yaml", "-f", "testdata/manifests/irsa/deployment.yaml", "-f", "-", "-f", "testdata/manifests/irsa/serviceaccount.yaml"},
 			wantCode: ExitAllowed,
 		},
+		{
+			name:     "examples",
+			dir:      "../..",
+			args:     []string{"--config", "examples/policy.yaml", "-f", "examples/"},
+			wantCode: ExitDenied,
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.dir != "" {
