@@ -218,6 +218,13 @@ func TestRunBadInput(t *testing.T) {
 			want:  "error: web.yaml: document 2: invalid YAML: yaml: line 2: mapping values are not allowed in this context\n",
 		},
 		{
+			name:  "a YAML syntax error does not hide the problems of the documents after it",
+			files: map[string]string{"web.yaml": "metadata:\n  name: b: c\n---\n" + pod + "---\nkind: Pod\n"},
+			args:  []string{"-f", "web.yaml"},
+			want: "error: web.yaml: document 1: invalid YAML: yaml: line 2: mapping values are not allowed in this context\n" +
+				"error: web.yaml: document 3: missing apiVersion: every document must be a Kubernetes object with apiVersion and kind\n",
+		},
+		{
 			name:  "a document without kind is an error; comment-only documents count but are skipped",
 			files: map[string]string{"web.yaml": pod + "---\n# nothing here\n---\napiVersion: v1\nmetadata: {name: b}\n"},
 			args:  []string{"-f", "web.yaml"},

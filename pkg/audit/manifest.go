@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 )
@@ -147,8 +148,11 @@ func readManifest(source string, in io.Reader) ([]Resource, []error) {
 		resources []Resource
 		errs      []error
 	)
-	err = eachDocument(source, data, func(doc int, jsonData []byte) {
-		objs, err := decodeObjects(jsonData)
+	serr := eachDocument(data, func(doc int, jsonData []byte, err error) {
+		var objs []runtime.Object
+		if err == nil {
+			objs, err = decodeObjects(jsonData)
+		}
 		if err != nil {
 			errs = append(errs, &InputError{Source: source, Document: doc, Err: err})
 			return
@@ -157,18 +161,19 @@ func readManifest(source string, in io.Reader) ([]Resource, []error) {
 			resources = append(resources, Resource{Object: obj, Source: source})
 		}
 	})
-	if err != nil {
-		errs = append(errs, err)
+	if serr != nil {
+		errs = append(errs, &InputError{Source: source, Document: serr.doc, Err: serr.err})
 	}
 	return resources, errs
 }
 
 // eachDocument calls fn with the JSON of every non-empty document of data, numbered from
-// 1. A document that cannot be parsed ends the reading, as the documents after it
-// cannot be found either; its error is returned.
-func eachDocument(source string, data []byte, fn func(doc int, jsonData []byte)) error {
+// 1, or with the error that makes a document unreadable. A YAML document that is not
+// valid YAML does not stop the reading, since documents are split on `---` lines; an
+// invalid separator, or invalid JSON in a JSON stream, does, and is returned.
+func eachDocument(data []byte, fn func(doc int, jsonData []byte, err error)) *streamError {
 	if trimmed := bytes.TrimSpace(data); len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
-		return eachJSONDocument(source, data, fn)
+		return eachJSONDocument(data, fn)
 	}
 	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
 	for doc := 1; ; doc++ {
@@ -177,20 +182,19 @@ func eachDocument(source string, data []byte, fn func(doc int, jsonData []byte))
 			return nil
 		}
 		if err != nil {
-			return &InputError{Source: source, Document: doc, Err: fmt.Errorf("invalid YAML: %w", err)}
+			return &streamError{doc: doc, err: fmt.Errorf("invalid YAML: %w", err)}
 		}
 		jsonData, err := yaml.YAMLToJSONStrict(raw)
-		if err != nil {
-			return &InputError{Source: source, Document: doc, Err: fmt.Errorf("invalid YAML: %w", err)}
+		switch {
+		case err != nil:
+			fn(doc, nil, fmt.Errorf("invalid YAML: %w", err))
+		case !isEmptyDocument(jsonData):
+			fn(doc, jsonData, nil)
 		}
-		if isEmptyDocument(jsonData) {
-			continue
-		}
-		fn(doc, jsonData)
 	}
 }
 
-func eachJSONDocument(source string, data []byte, fn func(doc int, jsonData []byte)) error {
+func eachJSONDocument(data []byte, fn func(doc int, jsonData []byte, err error)) *streamError {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	for doc := 1; ; doc++ {
 		var raw json.RawMessage
@@ -199,13 +203,18 @@ func eachJSONDocument(source string, data []byte, fn func(doc int, jsonData []by
 			return nil
 		}
 		if err != nil {
-			return &InputError{Source: source, Document: doc, Err: fmt.Errorf("invalid JSON: %w", err)}
+			return &streamError{doc: doc, err: fmt.Errorf("invalid JSON: %w", err)}
 		}
-		if isEmptyDocument(raw) {
-			continue
+		if !isEmptyDocument(raw) {
+			fn(doc, raw, nil)
 		}
-		fn(doc, raw)
 	}
+}
+
+// streamError is a problem that stops the reading of a file at document doc.
+type streamError struct {
+	doc int
+	err error
 }
 
 // isEmptyDocument reports whether a document holds nothing: only `---`, comments or null.

@@ -22,11 +22,11 @@ const (
 )
 
 // WriteText writes the report for a reader: each object on a header line with its
-// verdict, then one line per finding, a blank line between objects, then the summary. A finding's label gives its
-// mode: `deny` and `warn` are violations of rules in enforce and audit mode, `change` and
-// `would change` are mutations of rules in enforce and audit mode. A violation's message
-// names the rule, the field and the image; a change shows its field, from → to, and rule.
-// colour adds ANSI colours, for a terminal.
+// verdict, then one line per finding, a blank line between objects, then the summary. A
+// finding's label gives its mode: `deny` and `warn` are violations of rules in enforce
+// and audit mode, `change` and `would change` are mutations of rules in enforce and audit
+// mode. A violation's message names the rule, the field and the image; a change shows its
+// field, from → to, and rule. colour adds ANSI colours, for a terminal.
 func (r *Report) WriteText(w io.Writer, colour bool) error {
 	bw := bufio.NewWriter(w)
 	paint := func(c, s string) string {
