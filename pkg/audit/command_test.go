@@ -261,6 +261,18 @@ func TestRunBadInput(t *testing.T) {
 			want:  "error: list.yaml: document 1: items[1]: missing kind: every document must be a Kubernetes object with apiVersion and kind\n",
 		},
 		{
+			name:  "a null List item is an error",
+			files: map[string]string{"pods.yaml": "apiVersion: v1\nkind: PodList\nitems:\n-\n"},
+			args:  []string{"-f", "pods.yaml"},
+			want:  "error: pods.yaml: document 1: items[0]: not a Kubernetes object\n",
+		},
+		{
+			name:  "field names are case-sensitive, as for the API server",
+			files: map[string]string{"web.yaml": "apiVersion: v1\nKind: Pod\nmetadata: {name: a}\n"},
+			args:  []string{"-f", "web.yaml"},
+			want:  "error: web.yaml: document 1: missing kind: every document must be a Kubernetes object with apiVersion and kind\n",
+		},
+		{
 			name:  "a broken JSON stream names the document",
 			files: map[string]string{"pods.json": `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"}}` + "\n" + `{"apiVersion": "v1", "kind": `},
 			args:  []string{"-f", "pods.json"},

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"testing"
@@ -141,4 +142,31 @@ func pod(name string) string {
 
 func podJSON(name string) string {
 	return `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "` + name + `"}, "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}}`
+}
+
+// FuzzReadManifest checks that any input gives objects with a kind, or errors naming
+// the input, and never a panic.
+func FuzzReadManifest(f *testing.F) {
+	for _, seed := range []string{
+		pod("a"), podJSON("a"), "---\n# comment\n---\n" + pod("b"),
+		"apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: c}}\n",
+		"apiVersion: v1\nkind: PodList\nitems:\n- metadata: {name: p}\n",
+		"metadata:\n  name: b: c\n", "--- x\n", "[1, 2]", "{}", "null", "kind: Pod\n",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		resources, errs := readManifest("fuzz", bytes.NewReader(data))
+		for _, r := range resources {
+			if r.Object.GetObjectKind().GroupVersionKind().Kind == "" || r.Source != "fuzz" {
+				t.Errorf("resource without kind or source: %#v", r)
+			}
+		}
+		for _, err := range errs {
+			var ierr *InputError
+			if !errors.As(err, &ierr) || ierr.Source != "fuzz" {
+				t.Errorf("error not naming the input: %v", err)
+			}
+		}
+	})
 }

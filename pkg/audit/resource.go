@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	sigsjson "sigs.k8s.io/json"
 )
 
 // Resource is one Kubernetes object to audit and where it came from.
@@ -73,6 +74,10 @@ var (
 	ErrMissingAPIVersion = errors.New("missing apiVersion")
 )
 
+// unmarshal decodes JSON as the API server does: field names are case-sensitive, so
+// `Kind:` is not `kind:`.
+var unmarshal = sigsjson.UnmarshalCaseSensitivePreserveInts
+
 // typeAndItems is what decodeObjects reads of a document before choosing how to decode it.
 type typeAndItems struct {
 	metav1.TypeMeta `json:",inline"`
@@ -87,7 +92,7 @@ func decodeObjects(data []byte) ([]runtime.Object, error) {
 		return nil, ErrNotObject
 	}
 	var head typeAndItems
-	if err := json.Unmarshal(data, &head); err != nil {
+	if err := unmarshal(data, &head); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotObject, err)
 	}
 	if head.Kind == "" {
@@ -110,7 +115,7 @@ func decodeObjects(data []byte) ([]runtime.Object, error) {
 // apiVersion and kind from the list when they omit them, as the API server writes them.
 func decodeList(list typeAndItems) ([]runtime.Object, error) {
 	var items []json.RawMessage
-	if err := json.Unmarshal(list.Items, &items); err != nil {
+	if err := unmarshal(list.Items, &items); err != nil {
 		return nil, fmt.Errorf("items: %w", err)
 	}
 	itemKind := strings.TrimSuffix(list.Kind, "List")
@@ -132,18 +137,18 @@ func decodeList(list typeAndItems) ([]runtime.Object, error) {
 	return objs, nil
 }
 
-// fillTypeMeta sets apiVersion and kind in item where it has neither.
+// fillTypeMeta sets apiVersion and kind in item where it has neither. An item that is
+// not an object is left for decodeObjects to reject.
 func fillTypeMeta(item json.RawMessage, apiVersion, kind string) (json.RawMessage, error) {
-	var head typeAndItems
-	if err := json.Unmarshal(item, &head); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotObject, err)
-	}
-	if head.APIVersion != "" || head.Kind != "" {
+	var obj map[string]json.RawMessage
+	if err := unmarshal(item, &obj); err != nil || obj == nil {
 		return item, nil
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(item, &obj); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotObject, err)
+	if _, ok := obj["apiVersion"]; ok {
+		return item, nil
+	}
+	if _, ok := obj["kind"]; ok {
+		return item, nil
 	}
 	obj["apiVersion"], _ = json.Marshal(apiVersion)
 	obj["kind"], _ = json.Marshal(kind)
@@ -156,7 +161,7 @@ func decodeObject(data []byte, tm metav1.TypeMeta) (runtime.Object, error) {
 	gvk := tm.GroupVersionKind()
 	if !typedKinds[gvk] {
 		var meta metav1.PartialObjectMetadata
-		if err := json.Unmarshal(data, &meta); err != nil {
+		if err := unmarshal(data, &meta); err != nil {
 			return nil, fmt.Errorf("%s: %w", describe(data, tm), err)
 		}
 		meta.SetGroupVersionKind(gvk)
@@ -182,7 +187,7 @@ func describe(data []byte, tm metav1.TypeMeta) string {
 			Name string `json:"name"`
 		} `json:"metadata"`
 	}
-	if json.Unmarshal(data, &named) == nil && named.Metadata.Name != "" {
+	if unmarshal(data, &named) == nil && named.Metadata.Name != "" {
 		return fmt.Sprintf("%s %q", tm.Kind, named.Metadata.Name)
 	}
 	return tm.Kind
