@@ -1,0 +1,30 @@
+// Package audit is `privateguard audit`: the policy engine run over manifests or over a
+// live cluster, read-only, to see what admission would deny, warn about and change before
+// the webhook enforces anything.
+//
+// Enforcing a policy on a cluster that already runs workloads is a leap: the first
+// rollout after the webhook is installed may be denied. The audit answers "what would
+// happen?" first, with the same engine (pkg/policy) and the same answers as admission:
+//
+//   - Manifests (ManifestReader): files, directories (recursive *.yaml, *.yml, *.json,
+//     in lexical order, hidden files and directories skipped) and stdin, so that
+//     `helm template ... | privateguard audit --config policy.yaml -f -` judges a chart
+//     before it is installed. Multi-document YAML, JSON streams and List objects are read;
+//     documents are decoded strictly, so a misspelt field (`contianers:`) is an error
+//     rather than a pod the audit silently finds empty.
+//   - A cluster (ClusterLister): pods, the seven workload kinds, Ingresses and service
+//     accounts, listed page by page through a kubernetes.Interface.
+//
+// ServiceAccounts found in either source are the facts for IRSA detection: a pod or
+// template whose service account carries eks.amazonaws.com/role-arn is an IRSA pod.
+// Objects without a namespace are taken to be in the namespace given with -n, else
+// `default`, as `kubectl apply` would place them.
+//
+// Judge turns the objects into a Report: one Result per judged object (what admission
+// would answer after mutation, the violations left, the changes made or that would be
+// made) and a Summary. Kinds the engine does not judge, and mirror pods, are counted as
+// skipped; ServiceAccounts are read, not judged, and are not counted.
+//
+// Exit codes of Run: 0 when nothing would be denied, 1 when something would be denied,
+// 2 for bad usage, a bad policy or bad input.
+package audit

@@ -1,0 +1,234 @@
+package audit
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+)
+
+// ManifestReader reads Kubernetes objects from manifest files, directories and stdin.
+type ManifestReader struct {
+	// Stdin is read for the path "-".
+	Stdin io.Reader
+}
+
+// Errors of reading manifests.
+var (
+	// ErrNoManifests is returned for a directory without any *.yaml, *.yml or *.json file:
+	// a mistyped path must not pass as "nothing would be denied".
+	ErrNoManifests = errors.New("no *.yaml, *.yml or *.json files")
+	// ErrStdinTwice is returned when "-" is given more than once.
+	ErrStdinTwice = errors.New("stdin (-) can be read only once")
+)
+
+// InputError is a problem with one input: a file that cannot be read, or one of its
+// documents that is not a Kubernetes object the audit can read.
+type InputError struct {
+	// Source is the file, or "stdin".
+	Source string
+	// Document is the document's position in the file, from 1; 0 for the file as a whole.
+	Document int
+	Err      error
+}
+
+func (e *InputError) Error() string {
+	if e.Document == 0 {
+		return e.Source + ": " + e.Err.Error()
+	}
+	return fmt.Sprintf("%s: document %d: %v", e.Source, e.Document, e.Err)
+}
+
+func (e *InputError) Unwrap() error { return e.Err }
+
+// manifestExtensions are the file name extensions read from directories. A file named
+// explicitly is read whatever its name.
+var manifestExtensions = map[string]bool{".yaml": true, ".yml": true, ".json": true}
+
+// Read reads every object of paths, in order. A path is a file, a directory (its
+// *.yaml, *.yml and *.json files, recursively, in lexical order; hidden files and
+// directories such as .git or .github are skipped) or "-" for Stdin. Documents that are
+// empty or only comments are skipped. Every problem is reported, as *InputError values
+// joined with errors.Join; objects are returned only when there is none.
+func (r *ManifestReader) Read(paths []string) ([]Resource, error) {
+	var (
+		resources []Resource
+		errs      []error
+		readStdin bool
+	)
+	for _, p := range paths {
+		if p == "-" {
+			if readStdin {
+				errs = append(errs, &InputError{Source: StdinSource, Err: ErrStdinTwice})
+				continue
+			}
+			readStdin = true
+			got, ferrs := readManifest(StdinSource, r.Stdin)
+			resources, errs = append(resources, got...), append(errs, ferrs...)
+			continue
+		}
+		files, err := manifestFiles(p)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, f := range files {
+			got, ferrs := readFile(f)
+			resources, errs = append(resources, got...), append(errs, ferrs...)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return resources, nil
+}
+
+// manifestFiles is path itself when it is a file, or the manifests under it when it is
+// a directory.
+func manifestFiles(path string) ([]string, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, &InputError{Source: path, Err: unwrapPathError(err)}
+	}
+	if !info.IsDir() {
+		return []string{path}, nil
+	}
+	var files []string
+	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return &InputError{Source: p, Err: unwrapPathError(err)}
+		}
+		if p != path && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.IsDir() && manifestExtensions[strings.ToLower(filepath.Ext(p))] {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, &InputError{Source: path, Err: ErrNoManifests}
+	}
+	return files, nil
+}
+
+func readFile(path string) ([]Resource, []error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, []error{&InputError{Source: path, Err: unwrapPathError(err)}}
+	}
+	defer f.Close()
+	return readManifest(path, f)
+}
+
+// readManifest reads the documents of one input: a JSON stream when it starts with '{'
+// or '[', otherwise multi-document YAML.
+func readManifest(source string, in io.Reader) ([]Resource, []error) {
+	data, err := io.ReadAll(in)
+	if err != nil {
+		return nil, []error{&InputError{Source: source, Err: unwrapPathError(err)}}
+	}
+	var (
+		resources []Resource
+		errs      []error
+	)
+	serr := eachDocument(data, func(doc int, jsonData []byte, err error) {
+		var objs []runtime.Object
+		if err == nil {
+			objs, err = decodeObjects(jsonData)
+		}
+		if err != nil {
+			errs = append(errs, &InputError{Source: source, Document: doc, Err: err})
+			return
+		}
+		for _, obj := range objs {
+			resources = append(resources, Resource{Object: obj, Source: source})
+		}
+	})
+	if serr != nil {
+		errs = append(errs, &InputError{Source: source, Document: serr.doc, Err: serr.err})
+	}
+	return resources, errs
+}
+
+// eachDocument calls fn with the JSON of every non-empty document of data, numbered from
+// 1, or with the error that makes a document unreadable. A YAML document that is not
+// valid YAML does not stop the reading, since documents are split on `---` lines; an
+// invalid separator, or invalid JSON in a JSON stream, does, and is returned.
+func eachDocument(data []byte, fn func(doc int, jsonData []byte, err error)) *streamError {
+	if trimmed := bytes.TrimSpace(data); len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
+		return eachJSONDocument(data, fn)
+	}
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	for doc := 1; ; doc++ {
+		raw, err := reader.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return &streamError{doc: doc, err: fmt.Errorf("invalid YAML: %w", err)}
+		}
+		jsonData, err := yaml.YAMLToJSONStrict(raw)
+		switch {
+		case err != nil:
+			fn(doc, nil, fmt.Errorf("invalid YAML: %w", err))
+		case !isEmptyDocument(jsonData):
+			fn(doc, jsonData, nil)
+		}
+	}
+}
+
+func eachJSONDocument(data []byte, fn func(doc int, jsonData []byte, err error)) *streamError {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	for doc := 1; ; doc++ {
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return &streamError{doc: doc, err: fmt.Errorf("invalid JSON: %w", err)}
+		}
+		if !isEmptyDocument(raw) {
+			fn(doc, raw, nil)
+		}
+	}
+}
+
+// streamError is a problem that stops the reading of a file at document doc.
+type streamError struct {
+	doc int
+	err error
+}
+
+// isEmptyDocument reports whether a document holds nothing: only `---`, comments or null.
+func isEmptyDocument(jsonData []byte) bool {
+	s := bytes.TrimSpace(jsonData)
+	return len(s) == 0 || bytes.Equal(s, []byte("null"))
+}
+
+// unwrapPathError drops the *fs.PathError's repetition of the path, which the
+// InputError names already.
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

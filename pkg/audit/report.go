@@ -1,0 +1,99 @@
+package audit
+
+import (
+	"encoding/json"
+	"io"
+
+	"github.com/privateguard/privateguard/pkg/policy"
+)
+
+// Report is the audit's answer: one Result per judged object, and the counts.
+// Its JSON is the `-o json` output.
+type Report struct {
+	Results []Result `json:"results"`
+	Summary Summary  `json:"summary"`
+}
+
+// Result is what admission would answer for one object.
+type Result struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	// Namespace is the object's namespace, or the one it would be created in.
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// Source is the file the object came from, "stdin", or "cluster".
+	Source string `json:"source"`
+	// Allowed is what admission would answer after mutation: no enforced violation.
+	Allowed bool `json:"allowed"`
+	// Violations are those left after mutation, in enforce or audit mode.
+	Violations []policy.Violation `json:"violations"`
+	// Mutations are the changes admission makes (enforce) or would make (audit). For a
+	// workload they are the changes its pods would get: templates are never mutated.
+	Mutations []policy.Change `json:"mutations"`
+}
+
+// Warned reports whether the object is allowed but with findings of rules in audit mode:
+// violations admission would only warn about, or changes it would make under enforce.
+func (r *Result) Warned() bool {
+	if !r.Allowed {
+		return false
+	}
+	for i := range r.Violations {
+		if r.Violations[i].Mode == policy.ModeAudit {
+			return true
+		}
+	}
+	for i := range r.Mutations {
+		if r.Mutations[i].Mode == policy.ModeAudit {
+			return true
+		}
+	}
+	return false
+}
+
+// Mutated reports whether admission changes the object (or, for a workload, its pods).
+func (r *Result) Mutated() bool {
+	for i := range r.Mutations {
+		if r.Mutations[i].Mode == policy.ModeEnforce {
+			return true
+		}
+	}
+	return false
+}
+
+// Summary counts the results.
+type Summary struct {
+	// Resources is the number of objects judged.
+	Resources int `json:"resources"`
+	// Denied is the number admission would deny.
+	Denied int `json:"denied"`
+	// Warned is the number allowed with findings of rules in audit mode.
+	Warned int `json:"warned"`
+	// Mutated is the number admission would change (for workloads: whose pods it would).
+	Mutated int `json:"mutated"`
+	// Skipped is the number of objects not judged: kinds the engine does not judge, and
+	// mirror pods. ServiceAccounts are read for IRSA and not counted.
+	Skipped int `json:"skipped"`
+}
+
+// add counts r.
+func (s *Summary) add(r *Result) {
+	s.Resources++
+	if !r.Allowed {
+		s.Denied++
+	}
+	if r.Warned() {
+		s.Warned++
+	}
+	if r.Mutated() {
+		s.Mutated++
+	}
+}
+
+// WriteJSON writes the report as one indented JSON object.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(r)
+}

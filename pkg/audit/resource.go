@@ -1,0 +1,194 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	sigsjson "sigs.k8s.io/json"
+)
+
+// Resource is one Kubernetes object to audit and where it came from.
+type Resource struct {
+	// Object is typed for the kinds the engine judges and for ServiceAccounts
+	// (*corev1.Pod, *appsv1.Deployment, *networkingv1.Ingress, *corev1.ServiceAccount, ...)
+	// and a *metav1.PartialObjectMetadata for every other kind. Its GroupVersionKind is
+	// always set.
+	Object runtime.Object
+	// Source is the file the object was read from, "stdin", or "cluster".
+	Source string
+}
+
+// Sources of resources that are not files.
+const (
+	StdinSource   = "stdin"
+	ClusterSource = "cluster"
+)
+
+// typedKinds are the kinds read into typed objects: those the engine judges, and
+// ServiceAccounts for IRSA. Other versions of these kinds (extensions/v1beta1 Ingress,
+// apps/v1beta2 Deployment) are no longer served by Kubernetes and are skipped.
+var typedKinds = map[schema.GroupVersionKind]bool{
+	corev1.SchemeGroupVersion.WithKind("Pod"):                   true,
+	corev1.SchemeGroupVersion.WithKind("ReplicationController"): true,
+	corev1.SchemeGroupVersion.WithKind("ServiceAccount"):        true,
+	appsv1.SchemeGroupVersion.WithKind("Deployment"):            true,
+	appsv1.SchemeGroupVersion.WithKind("StatefulSet"):           true,
+	appsv1.SchemeGroupVersion.WithKind("DaemonSet"):             true,
+	appsv1.SchemeGroupVersion.WithKind("ReplicaSet"):            true,
+	batchv1.SchemeGroupVersion.WithKind("Job"):                  true,
+	batchv1.SchemeGroupVersion.WithKind("CronJob"):              true,
+	networkingv1.SchemeGroupVersion.WithKind("Ingress"):         true,
+}
+
+// deserializer decodes the judged kinds strictly: an unknown or duplicated field is an
+// error, as with `kubectl apply`'s default field validation. Leniency here would let a
+// misspelt `initContainer:` hide an image from the audit.
+var deserializer = func() runtime.Decoder {
+	scheme := runtime.NewScheme()
+	utilruntime.Must(corev1.AddToScheme(scheme))
+	utilruntime.Must(appsv1.AddToScheme(scheme))
+	utilruntime.Must(batchv1.AddToScheme(scheme))
+	utilruntime.Must(networkingv1.AddToScheme(scheme))
+	return serializer.NewCodecFactory(scheme, serializer.EnableStrict).UniversalDeserializer()
+}()
+
+// Errors of decoding a document.
+var (
+	// ErrNotObject is returned for a document that is not a JSON or YAML object.
+	ErrNotObject = errors.New("not a Kubernetes object")
+	// ErrMissingKind is returned for an object without kind.
+	ErrMissingKind = errors.New("missing kind")
+	// ErrMissingAPIVersion is returned for an object without apiVersion.
+	ErrMissingAPIVersion = errors.New("missing apiVersion")
+)
+
+// unmarshal decodes JSON as the API server does: field names are case-sensitive, so
+// `Kind:` is not `kind:`.
+var unmarshal = sigsjson.UnmarshalCaseSensitivePreserveInts
+
+// typeAndItems is what decodeObjects reads of a document before choosing how to decode it.
+type typeAndItems struct {
+	metav1.TypeMeta `json:",inline"`
+	Items           json.RawMessage `json:"items"`
+}
+
+// decodeObjects decodes one JSON document into its objects: one, or the items of a List
+// (kind List, or a typed list such as PodList whose items may omit apiVersion and kind).
+func decodeObjects(data []byte) ([]runtime.Object, error) {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 || data[0] != '{' {
+		return nil, ErrNotObject
+	}
+	var head typeAndItems
+	if err := unmarshal(data, &head); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotObject, err)
+	}
+	if head.Kind == "" {
+		return nil, fmt.Errorf("%w: every document must be a Kubernetes object with apiVersion and kind", ErrMissingKind)
+	}
+	if head.APIVersion == "" {
+		return nil, fmt.Errorf("%w: every document must be a Kubernetes object with apiVersion and kind", ErrMissingAPIVersion)
+	}
+	if strings.HasSuffix(head.Kind, "List") && isJSONArray(head.Items) {
+		return decodeList(head)
+	}
+	obj, err := decodeObject(data, head.TypeMeta)
+	if err != nil {
+		return nil, err
+	}
+	return []runtime.Object{obj}, nil
+}
+
+// decodeList decodes the items of a list. Items of a typed list (PodList) take their
+// apiVersion and kind from the list when they omit them, as the API server writes them.
+func decodeList(list typeAndItems) ([]runtime.Object, error) {
+	var items []json.RawMessage
+	if err := unmarshal(list.Items, &items); err != nil {
+		return nil, fmt.Errorf("items: %w", err)
+	}
+	itemKind := strings.TrimSuffix(list.Kind, "List")
+	var objs []runtime.Object
+	for i, item := range items {
+		if itemKind != "" {
+			filled, err := fillTypeMeta(item, list.APIVersion, itemKind)
+			if err != nil {
+				return nil, fmt.Errorf("items[%d]: %w", i, err)
+			}
+			item = filled
+		}
+		got, err := decodeObjects(item)
+		if err != nil {
+			return nil, fmt.Errorf("items[%d]: %w", i, err)
+		}
+		objs = append(objs, got...)
+	}
+	return objs, nil
+}
+
+// fillTypeMeta sets apiVersion and kind in item where it has neither. An item that is
+// not an object is left for decodeObjects to reject.
+func fillTypeMeta(item json.RawMessage, apiVersion, kind string) (json.RawMessage, error) {
+	var obj map[string]json.RawMessage
+	if err := unmarshal(item, &obj); err != nil || obj == nil {
+		return item, nil
+	}
+	if _, ok := obj["apiVersion"]; ok {
+		return item, nil
+	}
+	if _, ok := obj["kind"]; ok {
+		return item, nil
+	}
+	obj["apiVersion"], _ = json.Marshal(apiVersion)
+	obj["kind"], _ = json.Marshal(kind)
+	return json.Marshal(obj)
+}
+
+// decodeObject decodes a single object: typed and strict for the judged kinds, metadata
+// only for the others.
+func decodeObject(data []byte, tm metav1.TypeMeta) (runtime.Object, error) {
+	gvk := tm.GroupVersionKind()
+	if !typedKinds[gvk] {
+		var meta metav1.PartialObjectMetadata
+		if err := unmarshal(data, &meta); err != nil {
+			return nil, fmt.Errorf("%s: %w", describe(data, tm), err)
+		}
+		meta.SetGroupVersionKind(gvk)
+		return &meta, nil
+	}
+	obj, _, err := deserializer.Decode(data, nil, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", describe(data, tm), err)
+	}
+	obj.GetObjectKind().SetGroupVersionKind(gvk)
+	return obj, nil
+}
+
+func isJSONArray(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) > 0 && raw[0] == '['
+}
+
+// describe names an object in an error: its kind and, when it can be read, its name.
+func describe(data []byte, tm metav1.TypeMeta) string {
+	var named struct {
+		Metadata struct {
+			Name string `json:"name"`
+		} `json:"metadata"`
+	}
+	if unmarshal(data, &named) == nil && named.Metadata.Name != "" {
+		return fmt.Sprintf("%s %q", tm.Kind, named.Metadata.Name)
+	}
+	return tm.Kind
+}

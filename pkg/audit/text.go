@@ -1,0 +1,90 @@
+package audit
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+
+	"golang.org/x/term"
+
+	"github.com/privateguard/privateguard/pkg/policy"
+)
+
+// ANSI escapes of the text output's colours.
+const (
+	colourReset  = "\x1b[0m"
+	colourBold   = "\x1b[1m"
+	colourRed    = "\x1b[31m"
+	colourGreen  = "\x1b[32m"
+	colourYellow = "\x1b[33m"
+	colourCyan   = "\x1b[36m"
+)
+
+// WriteText writes the report for a reader: each object on a header line with its
+// verdict, then one line per finding, a blank line between objects, then the summary. A
+// finding's label gives its mode: `deny` and `warn` are violations of rules in enforce
+// and audit mode, `change` and `would change` are mutations of rules in enforce and audit
+// mode. A violation's message names the rule, the field and the image; a change shows its
+// field, from → to, and rule. colour adds ANSI colours, for a terminal.
+func (r *Report) WriteText(w io.Writer, colour bool) error {
+	bw := bufio.NewWriter(w)
+	paint := func(c, s string) string {
+		if !colour {
+			return s
+		}
+		return c + s + colourReset
+	}
+	for i := range r.Results {
+		res := &r.Results[i]
+		if i > 0 {
+			fmt.Fprintln(bw)
+		}
+		verdict := paint(colourGreen, "allowed")
+		switch {
+		case !res.Allowed:
+			verdict = paint(colourBold+colourRed, "DENIED")
+		case res.Warned():
+			verdict = paint(colourYellow, "allowed with warnings")
+		}
+		fmt.Fprintf(bw, "%s (%s): %s\n", paint(colourBold, res.Kind+" "+res.Namespace+"/"+res.Name), res.Source, verdict)
+		for _, v := range res.Violations {
+			label := paint(colourRed, "deny  ")
+			if v.Mode != policy.ModeEnforce {
+				label = paint(colourYellow, "warn  ")
+			}
+			fmt.Fprintf(bw, "  %s %s\n", label, v.Message)
+		}
+		for _, c := range res.Mutations {
+			label := paint(colourCyan, "change")
+			if c.Mode != policy.ModeEnforce {
+				label = paint(colourYellow, "would change")
+			}
+			fmt.Fprintf(bw, "  %s %s: %s [%s]\n", label, c.Path, c.Description(), c.Rule)
+		}
+	}
+	if len(r.Results) > 0 {
+		fmt.Fprintln(bw)
+	}
+	s := r.Summary
+	fmt.Fprintf(bw, "%d %s: %d denied, %d warned, %d mutated, %d skipped\n",
+		s.Resources, plural(s.Resources, "resource", "resources"), s.Denied, s.Warned, s.Mutated, s.Skipped)
+	return bw.Flush()
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// useColour reports whether w is a terminal that takes colours: never for a file or a
+// pipe, nor when NO_COLOR is set (https://no-color.org).
+func useColour(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok || os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	return term.IsTerminal(int(f.Fd()))
+}
