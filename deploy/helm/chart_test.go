@@ -799,6 +799,23 @@ policy:
 			},
 		},
 		{
+			name:    "mode off stays the string off in policy.yaml, not YAML's false",
+			release: defaultRelease,
+			values: `
+policy:
+  region: us-west-2
+  mode: "off"
+`,
+			check: func(t *testing.T, r *renderedChart) {
+				if p := renderedPolicyOf(t, r, "privateguard-policy"); p.Mode != "off" {
+					t.Errorf("policy mode = %q, want off", p.Mode)
+				}
+				if !strings.Contains(r.notes, "default mode is off") {
+					t.Errorf("NOTES do not say that nothing is enforced:\n%s", r.notes)
+				}
+			},
+		},
+		{
 			name:    "extra excluded namespaces are added to the fixed ones",
 			release: defaultRelease,
 			values: withRegion(`
