@@ -225,24 +225,24 @@ func TestPolicyReload(t *testing.T) {
 	}
 	wantDenied(t, create(), "[image-registry]")
 	t.Cleanup(func() {
-		framework.WritePolicy(suite.webhook.ConfigPath, suite.policyYAML)
+		framework.WritePolicy(suite.Webhook.ConfigPath, suite.PolicyYAML)
 		eventually(t, "the enforcing policy to come back", func() bool { return create() != nil })
 	})
 
-	audit := strings.Replace(string(suite.policyYAML), "mode: enforce", "mode: audit", 1)
-	if audit == string(suite.policyYAML) {
+	audit := strings.Replace(string(suite.PolicyYAML), "mode: enforce", "mode: audit", 1)
+	if audit == string(suite.PolicyYAML) {
 		t.Fatal("the rendered policy has no `mode: enforce` line to change")
 	}
-	if err := framework.WritePolicy(suite.webhook.ConfigPath, []byte(audit)); err != nil {
+	if err := framework.WritePolicy(suite.Webhook.ConfigPath, []byte(audit)); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the audit policy to take effect", func() bool { return create() == nil })
 
-	if err := framework.WritePolicy(suite.webhook.ConfigPath, []byte("region: [broken\n")); err != nil {
+	if err := framework.WritePolicy(suite.Webhook.ConfigPath, []byte("region: [broken\n")); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the broken policy to be counted", func() bool {
-		m, err := suite.webhook.Metrics(ctx(t))
+		m, err := suite.Webhook.Metrics(ctx(t))
 		return err == nil && strings.Contains(m, `privateguard_config_reloads_total{result="error"}`)
 	})
 	if err := create(); err != nil {
@@ -254,7 +254,7 @@ func TestPolicyReload(t *testing.T) {
 // creations runs: zero failed admissions, and the new certificate is served.
 func TestCertificateRotation(t *testing.T) {
 	cs, _ := clientset(t)
-	before, err := suite.webhook.ServingCertSerial(suite.ca.PEM)
+	before, err := suite.Webhook.ServingCertSerial(suite.CA.PEM)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,12 +280,12 @@ func TestCertificateRotation(t *testing.T) {
 		}
 	}()
 	time.Sleep(500 * time.Millisecond)
-	serial, err := suite.ca.WriteServingCert(suite.webhook.CertDir)
+	serial, err := suite.CA.WriteServingCert(suite.Webhook.CertDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the webhook to serve the new certificate", func() bool {
-		got, err := suite.webhook.ServingCertSerial(suite.ca.PEM)
+		got, err := suite.Webhook.ServingCertSerial(suite.CA.PEM)
 		return err == nil && got == serial.String()
 	})
 	time.Sleep(500 * time.Millisecond) // admissions over the new certificate
@@ -303,8 +303,8 @@ func TestCertificateRotation(t *testing.T) {
 // Scenario 12: the whole rendered chart applied to the API server, and its webhook
 // configurations carry what the API server needs.
 func TestChartApplies(t *testing.T) {
-	if suite.applyErr != nil {
-		t.Fatalf("the rendered chart does not apply: %v", suite.applyErr)
+	if suite.ApplyErr != nil {
+		t.Fatalf("the rendered chart does not apply: %v", suite.ApplyErr)
 	}
 	cs, _ := clientset(t)
 	if _, err := cs.AppsV1().Deployments(releaseNamespace).Get(ctx(t), release, metav1.GetOptions{}); err != nil {
@@ -360,11 +360,11 @@ func excludes(sel *metav1.LabelSelector, namespaces ...string) bool {
 // workloads above.
 func TestAuditCluster(t *testing.T) {
 	configPath := filepath.Join(t.TempDir(), "policy.yaml")
-	if err := os.WriteFile(configPath, suite.policyYAML, 0o600); err != nil {
+	if err := os.WriteFile(configPath, suite.PolicyYAML, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.CommandContext(ctx(t), filepath.Join(suite.repo, "bin", "privateguard"), "audit",
-		"--config", configPath, "--cluster", "--kubeconfig", suite.cp.Kubeconfig, "-o", "json")
+		"--config", configPath, "--cluster", "--kubeconfig", suite.ControlPlane.Kubeconfig, "-o", "json")
 	out, err := cmd.Output()
 	var exit *exec.ExitError
 	if err != nil && !(errors.As(err, &exit) && exit.ExitCode() == 1) {
@@ -403,11 +403,11 @@ func TestAuditCluster(t *testing.T) {
 // Scenario 11 (last: it stops the webhook): with failurePolicy Fail a stopped webhook
 // rejects pods in a normal namespace, while kube-system still admits.
 func TestWebhookDown(t *testing.T) {
-	if err := suite.webhook.Stop(); err != nil {
+	if err := suite.Webhook.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := suite.webhook.Start(); err != nil {
+		if err := suite.Webhook.Start(); err != nil {
 			t.Errorf("restart the webhook: %v", err)
 		}
 	})
