@@ -75,9 +75,9 @@ bench: build e2e-bins
 e2e: build e2e-bins
 	$(GO) test -tags e2e -count=1 -timeout 30m ./test/e2e/
 
-## demo: starts a control plane and the webhook and applies examples/ (arrives with the e2e suite)
-demo:
-	@echo "make demo arrives with the end-to-end suite; until then see README.md" >&2; exit 1
+## demo: start a control plane, the chart and the webhook, apply examples/workloads/ and show what happened
+demo: build e2e-bins
+	$(GO) run ./test/e2e/demo
 
 ## ---------------------------------------------------------------------------
 ## End-to-end binaries: a real kube-apiserver and etcd, built from the Go module
