@@ -225,5 +225,4 @@ func readObjects(path string) ([]*unstructured.Unstructured, error) {
 type warnings struct{ list []string }
 
 func (w *warnings) HandleWarningHeader(_ int, _ string, text string) { w.list = append(w.list, text) }
-func (w *warnings) reset()                                          { w.list = nil }
-
+func (w *warnings) reset()                                           { w.list = nil }
