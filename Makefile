@@ -9,8 +9,9 @@ PKGS     := ./...
 
 all: build
 
-## build: compile every package (the privateguard binary arrives with the server)
+## build: compile every package and write the privateguard binary to bin/privateguard
 build:
+	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN)/privateguard ./cmd/webhook
 	$(GO) build $(PKGS)
 
 ## lint: gofmt check and go vet
