@@ -31,9 +31,9 @@ unit:
 ## test: everything CI runs
 test: lint unit
 
-## bench: the engine's Go benchmarks
+## bench: the Go benchmarks of the engine and the admission handlers
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./pkg/policy/
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/policy/ ./pkg/admission/
 
 ## demo: starts a control plane and the webhook and applies examples/ (arrives with the e2e suite)
 demo:

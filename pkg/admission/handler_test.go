@@ -382,9 +382,9 @@ func TestRequestsThatCannotBeJudged(t *testing.T) {
 		{name: "a CREATE without an object is refused", edit: func(r *admission.Request) {
 			r.Operation = admissionv1.Create
 			r.Object.Raw = nil
-		}, want: "request.object is missing"},
+		}, want: "request.object: object missing"},
 		{name: "an UPDATE without the old object is refused", edit: func(r *admission.Request) { r.OldObject.Raw = nil },
-			want: "request.oldObject is missing"},
+			want: "request.oldObject: object missing"},
 		{name: "an object that is not JSON is refused", edit: func(r *admission.Request) { r.Object.Raw = []byte("{not json") },
 			want: "decode request.object as a Pod"},
 		{name: "a Deployment sent as a Pod is refused", edit: func(r *admission.Request) {

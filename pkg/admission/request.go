@@ -19,7 +19,7 @@ var (
 	ErrNoRequest = errors.New("the AdmissionReview has no request (request.uid is empty)")
 	// ErrNoObject: a CREATE or UPDATE without request.object, or an UPDATE without
 	// request.oldObject.
-	ErrNoObject = errors.New("missing")
+	ErrNoObject = errors.New("object missing")
 	// ErrWrongKind: the object is not of the kind the request names.
 	ErrWrongKind = errors.New("object of the wrong kind")
 )
@@ -92,7 +92,7 @@ func decode[T any, PT interface {
 	runtime.Object
 }](raw runtime.RawExtension, want schema.GroupVersionKind, what string) (PT, error) {
 	if len(raw.Raw) == 0 {
-		return nil, fmt.Errorf("request.%s is %w", what, ErrNoObject)
+		return nil, fmt.Errorf("request.%s: %w", what, ErrNoObject)
 	}
 	obj := PT(new(T))
 	if err := json.Unmarshal(raw.Raw, obj); err != nil {
