@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	padmission "github.com/privateguard/privateguard/pkg/admission"
+	"github.com/privateguard/privateguard/pkg/metrics"
 )
 
 // Admission request timeouts. The API server appends ?timeout=10s (the webhook's
@@ -26,9 +27,20 @@ const (
 //   - the request's context is detached from the server's: controller-runtime derives
 //     every request context from the context that also triggers shutdown, which would
 //     cancel the service-account lookups of in-flight requests on SIGTERM. The request is
-//     bounded by the API server's timeout instead.
-func admissionEndpoint(h admission.Handler, log logr.Logger) http.Handler {
-	wh := &admission.Webhook{Handler: h, LogConstructor: padmission.RequestLogger}
+//     bounded by the API server's timeout instead;
+//   - a body refused before it reaches the handler (empty, too large, not JSON, another
+//     content type) is counted as an error of the webhook, kind and operation "other":
+//     the handler counts everything else.
+func admissionEndpoint(webhookName string, h admission.Handler, log logr.Logger) http.Handler {
+	wh := &admission.Webhook{
+		Handler: admission.HandlerFunc(func(ctx context.Context, req admission.Request) admission.Response {
+			if reached, ok := ctx.Value(reachedHandlerKey{}).(*bool); ok {
+				*reached = true
+			}
+			return h.Handle(ctx, req)
+		}),
+		LogConstructor: padmission.RequestLogger,
+	}
 	hook, _ := admission.StandaloneWebhook(wh, admission.StandaloneOptions{Logger: log}) // no metrics path: cannot fail
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -36,11 +48,18 @@ func admissionEndpoint(h admission.Handler, log logr.Logger) http.Handler {
 			http.Error(w, "admission reviews are POSTed", http.StatusMethodNotAllowed)
 			return
 		}
+		reached := false
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), requestTimeout(r))
 		defer cancel()
-		hook.ServeHTTP(w, r.WithContext(ctx))
+		hook.ServeHTTP(w, r.WithContext(context.WithValue(ctx, reachedHandlerKey{}, &reached)))
+		if !reached {
+			metrics.AdmissionRequests.WithLabelValues(webhookName, metrics.OtherLabel, metrics.OtherLabel, metrics.ResultError).Inc()
+		}
 	})
 }
+
+// reachedHandlerKey marks, in a request's context, whether the handler was called.
+type reachedHandlerKey struct{}
 
 // requestTimeout is the API server's timeout for this call, within sane bounds.
 func requestTimeout(r *http.Request) time.Duration {

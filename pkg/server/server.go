@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	padmission "github.com/privateguard/privateguard/pkg/admission"
+	"github.com/privateguard/privateguard/pkg/metrics"
 	"github.com/privateguard/privateguard/pkg/policywatch"
 	"github.com/privateguard/privateguard/pkg/serviceaccount"
 )
@@ -98,17 +99,19 @@ func Run(ctx context.Context, o Options) error {
 		CertDir: o.CertDir,
 		TLSOpts: []func(*tls.Config){tlsSettings(o.EnableHTTP2, certs.GetCertificate)},
 	})
-	hooks.Register(MutatePath, admissionEndpoint(&padmission.Mutator{Policies: policies, ServiceAccounts: sas}, log.WithName("mutate")))
-	hooks.Register(ValidatePath, admissionEndpoint(&padmission.Validator{Policies: policies, ServiceAccounts: sas}, log.WithName("validate")))
+	hooks.Register(MutatePath, admissionEndpoint(metrics.WebhookMutate,
+		&padmission.Mutator{Policies: policies, ServiceAccounts: sas}, log.WithName(metrics.WebhookMutate)))
+	hooks.Register(ValidatePath, admissionEndpoint(metrics.WebhookValidate,
+		&padmission.Validator{Policies: policies, ServiceAccounts: sas}, log.WithName(metrics.WebhookValidate)))
 	ready["webhook"] = hooks.StartedChecker()
 	runnables = append(runnables, policies.Start, certs.Start, hooks.Start)
 
 	if o.MetricsBindAddress != "0" {
-		metrics, err := metricsserver.NewServer(metricsserver.Options{BindAddress: o.MetricsBindAddress}, nil, nil)
+		metricsServer, err := metricsserver.NewServer(metricsserver.Options{BindAddress: o.MetricsBindAddress}, nil, nil)
 		if err != nil {
 			return fmt.Errorf("metrics server: %w", err)
 		}
-		runnables = append(runnables, metrics.Start)
+		runnables = append(runnables, metricsServer.Start)
 	}
 	if o.HealthProbeBindAddress != "0" {
 		health, err := newHealthServer(o.HealthProbeBindAddress, ready)

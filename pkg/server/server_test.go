@@ -152,16 +152,19 @@ func TestServeSurvivesBadInput(t *testing.T) {
 		wantAllowed bool
 		wantCode    int32
 		wantMessage string
+		// wantCountedAsOther: counted as an error of kind and operation "other", the body
+		// telling neither (refused before the handler, or a review without a request).
+		wantCountedAsOther bool
 	}{
-		{name: "an empty body is a 400", body: nil, wantCode: 400, wantMessage: "request body is empty"},
-		{name: "a body that is not JSON is a 400", body: []byte("hello"), wantCode: 400, wantMessage: "couldn't get version/kind"},
-		{name: "a wrong content type is a 400", contentType: "text/plain", body: good, wantCode: 400, wantMessage: "expected application/json"},
+		{name: "an empty body is a 400", body: nil, wantCode: 400, wantMessage: "request body is empty", wantCountedAsOther: true},
+		{name: "a body that is not JSON is a 400", body: []byte("hello"), wantCode: 400, wantMessage: "couldn't get version/kind", wantCountedAsOther: true},
+		{name: "a wrong content type is a 400", contentType: "text/plain", body: good, wantCode: 400, wantMessage: "expected application/json", wantCountedAsOther: true},
 		{name: "a review without a request is a 400", body: []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}`),
-			wantCode: 400, wantMessage: "has no request"},
+			wantCode: 400, wantMessage: "has no request", wantCountedAsOther: true},
 		{name: "a Deployment sent as a Pod is a 400", body: bytes.Replace(good, []byte(`"apiVersion":"v1","kind":"Pod"`), []byte(`"apiVersion":"apps/v1","kind":"Deployment"`), 1),
 			wantCode: 400, wantMessage: "is a apps/v1 Deployment, but the request is for a v1 Pod"},
 		{name: "a 5 MB review is judged", body: fiveMB(), wantAllowed: true, wantCode: 200},
-		{name: "an 8 MB review is refused as too large", body: bytes.Repeat([]byte(" "), 8<<20), wantCode: 413, wantMessage: "request entity is too large"},
+		{name: "an 8 MB review is refused as too large", body: bytes.Repeat([]byte(" "), 8<<20), wantCode: 413, wantMessage: "request entity is too large", wantCountedAsOther: true},
 		{name: "a pod with 1,000 containers is judged", body: thousand(), wantCode: 403, wantMessage: "and 980 more violations"},
 	}
 	for _, tt := range tests {
@@ -170,7 +173,12 @@ func TestServeSurvivesBadInput(t *testing.T) {
 			if ct == "" {
 				ct = "application/json"
 			}
+			early := metrics.AdmissionRequests.WithLabelValues("validate", "other", "other", "error")
+			before := testutil.ToFloat64(early)
 			resp := srv.post(t, ValidatePath, ct, tt.body)
+			if counted := testutil.ToFloat64(early) - before; (counted == 1) != tt.wantCountedAsOther {
+				t.Errorf("counted as an error of kind other %v times, want counted=%v", counted, tt.wantCountedAsOther)
+			}
 			if resp.Allowed != tt.wantAllowed || resp.Result == nil || resp.Result.Code != tt.wantCode {
 				t.Fatalf("allowed=%v result=%+v, want allowed=%v code %d", resp.Allowed, resp.Result, tt.wantAllowed, tt.wantCode)
 			}
