@@ -9,8 +9,9 @@ PKGS     := ./...
 
 all: build
 
-## build: compile every package (the privateguard binary arrives with the server)
+## build: compile every package and write the privateguard binary to bin/privateguard
 build:
+	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN)/privateguard ./cmd/webhook
 	$(GO) build $(PKGS)
 
 ## lint: gofmt check and go vet
@@ -68,7 +69,7 @@ $(HELM):
 bench: build e2e-bins
 	$(GO) build -o $(BIN)/privateguard-baseline ./test/bench/baseline
 	@mkdir -p bench
-	$(GO) test -run '^$$' -bench . -benchmem ./pkg/policy/ | tee bench/engine.txt
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/policy/ ./pkg/admission/ | tee bench/engine.txt
 	$(GO) run ./test/bench -bin $(BIN) -config examples/policy.yaml -engine bench/engine.txt -out bench/results.md
 
 ## e2e: the end-to-end suite against a real kube-apiserver and etcd (builds them once)

@@ -1,0 +1,150 @@
+// Package metrics defines privateguard's Prometheus metrics. They are registered in
+// controller-runtime's registry, so the metrics endpoint (--metrics-bind-address) serves
+// them beside controller-runtime's own (webhook latency, panics, Go runtime).
+//
+// Label values are bounded: webhook, result, mode and rule come from fixed sets, and kind
+// and operation are mapped to "other" when the API server sends something the webhook was
+// not registered for, so a caller cannot grow the series without limit.
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/privateguard/privateguard/pkg/policy"
+)
+
+// The two admission webhooks, as the webhook label names them.
+const (
+	WebhookMutate   = "mutate"
+	WebhookValidate = "validate"
+)
+
+// Results of an admission request, as the result label names them. One request has one
+// result, the first that applies in this order: error, denied, patched, warned, allowed.
+const (
+	// ResultError: the request could not be judged (bad input, internal error).
+	ResultError = "error"
+	// ResultDenied: an enforced rule denied the object.
+	ResultDenied = "denied"
+	// ResultPatched: the mutating webhook returned a patch.
+	ResultPatched = "patched"
+	// ResultWarned: allowed, with warnings from rules in audit mode.
+	ResultWarned = "warned"
+	// ResultAllowed: allowed with nothing to say.
+	ResultAllowed = "allowed"
+)
+
+// Results of a policy reload, as the result label names them.
+const (
+	ReloadSuccess = "success"
+	ReloadError   = "error"
+)
+
+// OtherLabel stands for a kind or operation outside the known set.
+const OtherLabel = "other"
+
+var (
+	// AdmissionRequests counts admission requests by webhook, kind, operation and result.
+	AdmissionRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "privateguard_admission_requests_total",
+		Help: "Admission requests answered, by webhook (mutate, validate), kind, operation and result (allowed, warned, patched, denied, error).",
+	}, []string{"webhook", "kind", "operation", "result"})
+
+	// AdmissionDuration is the time spent judging one admission request, decoding
+	// included, by webhook.
+	AdmissionDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "privateguard_admission_duration_seconds",
+		Help: "Time to answer one admission request, by webhook.",
+		// The engine answers in microseconds; the tail is a service-account GET on a
+		// cache miss, bounded by the API server's webhook timeout (10s by default).
+		Buckets: []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10},
+	}, []string{"webhook"})
+
+	// Violations counts violations found by the validating webhook, by rule and mode
+	// (enforce: denied; audit: warned).
+	Violations = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "privateguard_violations_total",
+		Help: "Violations found by the validating webhook, by rule and mode (enforce: denied, audit: allowed with a warning).",
+	}, []string{"rule", "mode"})
+
+	// Mutations counts changes applied by the mutating webhook, by rule.
+	Mutations = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "privateguard_mutations_total",
+		Help: "Changes applied by the mutating webhook (one per image rewritten, variable or argument added), by rule.",
+	}, []string{"rule"})
+
+	// AuditedMutations counts changes the mutating webhook would have applied if the rule
+	// were enforced, by rule: what switching an audit rule to enforce would change.
+	AuditedMutations = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "privateguard_audited_mutations_total",
+		Help: "Changes the mutating webhook would apply if the rule were in enforce mode (the rule is in audit mode), by rule.",
+	}, []string{"rule"})
+
+	// ConfigReloads counts reloads of the policy file, by result (success, error).
+	ConfigReloads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "privateguard_config_reloads_total",
+		Help: "Reloads of the policy file after it changed, by result (success: now in force; error: rejected, the last good policy stays).",
+	}, []string{"result"})
+
+	// ServiceAccountLookupErrors counts service-account lookups that failed (not
+	// "not found": an error). The pod is then judged from its own env.
+	ServiceAccountLookupErrors = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "privateguard_service_account_lookup_errors_total",
+		Help: "Service-account lookups that failed; such pods are judged IRSA from their own env only.",
+	})
+)
+
+// mutatingRules are the rules that can produce changes.
+var mutatingRules = []policy.RuleID{
+	policy.RuleImageRewrite,
+	policy.RuleSTSRegionalEndpoint,
+	policy.RuleClusterAutoscalerStaticInstanceList,
+	policy.RuleLBControllerWAFShield,
+}
+
+func init() {
+	crmetrics.Registry.MustRegister(
+		AdmissionRequests, AdmissionDuration, Violations, Mutations, AuditedMutations,
+		ConfigReloads, ServiceAccountLookupErrors,
+	)
+	// Start the bounded series at zero, so that rate() and alerts see them before the
+	// first event instead of a missing series.
+	for _, rule := range policy.Rules {
+		for _, mode := range []policy.Mode{policy.ModeEnforce, policy.ModeAudit} {
+			Violations.WithLabelValues(string(rule), string(mode))
+		}
+	}
+	for _, rule := range mutatingRules {
+		Mutations.WithLabelValues(string(rule))
+		AuditedMutations.WithLabelValues(string(rule))
+	}
+	ConfigReloads.WithLabelValues(ReloadSuccess)
+	ConfigReloads.WithLabelValues(ReloadError)
+	AdmissionDuration.WithLabelValues(WebhookMutate)
+	AdmissionDuration.WithLabelValues(WebhookValidate)
+}
+
+// knownKinds are the kinds the webhooks are registered for.
+var knownKinds = map[string]bool{
+	"Pod": true, "Deployment": true, "StatefulSet": true, "DaemonSet": true, "ReplicaSet": true,
+	"Job": true, "CronJob": true, "ReplicationController": true, "Ingress": true,
+}
+
+// KindLabel is kind as a label value: itself if known, else OtherLabel.
+func KindLabel(kind string) string {
+	if knownKinds[kind] {
+		return kind
+	}
+	return OtherLabel
+}
+
+// OperationLabel is an admission operation as a label value: itself if known, else
+// OtherLabel.
+func OperationLabel(op string) string {
+	switch op {
+	case "CREATE", "UPDATE", "DELETE", "CONNECT":
+		return op
+	}
+	return OtherLabel
+}

@@ -1,0 +1,272 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	admissionv1 "k8s.io/api/admission/v1"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+)
+
+func TestMain(m *testing.M) {
+	logf.SetLogger(logr.Discard())
+	os.Exit(m.Run())
+}
+
+// testCA is a self-signed certificate authority made for one test.
+type testCA struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+	pool *x509.CertPool
+}
+
+func newTestCA(t *testing.T) *testCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "privateguard test CA"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		KeyUsage:              x509.KeyUsageCertSign,
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &testCA{cert: cert, key: key, pool: pool}
+}
+
+// writeServingCert writes a serving certificate for 127.0.0.1 with the given serial into
+// dir as tls.crt and tls.key, each replaced atomically as a Secret volume update would.
+func (ca *testCA) writeServingCert(t *testing.T, dir string, serial int64) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(serial),
+		Subject:      pkix.Name{CommonName: "privateguard.privateguard.svc"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The key first: the watcher reloads on the certificate's change and needs both.
+	writeAtomically(t, filepath.Join(dir, KeyName), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}))
+	writeAtomically(t, filepath.Join(dir, CertName), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
+
+func writeAtomically(t *testing.T, path string, data []byte) {
+	t.Helper()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// freePort finds a port of 127.0.0.1 no one listens on.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// running is a server started by startServer.
+type running struct {
+	ca          *testCA
+	certDir     string
+	webhookURL  string // https://127.0.0.1:<port>
+	metricsURL  string
+	healthURL   string
+	client      *http.Client
+	cancel      context.CancelFunc
+	done        chan error
+	webhookAddr string
+}
+
+// testOptions are options for a server on 127.0.0.1 with free ports and no cluster.
+func testOptions(t *testing.T, policyFile string) (Options, *testCA) {
+	t.Helper()
+	ca := newTestCA(t)
+	dir := t.TempDir()
+	ca.writeServingCert(t, dir, 1)
+	o := DefaultOptions()
+	o.ConfigFile = policyFile
+	o.CertDir = dir
+	o.Host = "127.0.0.1"
+	o.Port = freePort(t)
+	o.MetricsBindAddress = "127.0.0.1:" + strconv.Itoa(freePort(t))
+	o.HealthProbeBindAddress = "127.0.0.1:" + strconv.Itoa(freePort(t))
+	o.ServiceAccounts = false
+	o.ConfigPollInterval = 20 * time.Millisecond
+	o.CertPollInterval = 100 * time.Millisecond
+	return o, ca
+}
+
+// startServer runs Run until the test ends (bounded: it stops itself at cleanup) and
+// waits until /readyz answers 200.
+func startServer(t *testing.T, o Options, ca *testCA) *running {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{
+		ca: ca, certDir: o.CertDir, cancel: cancel, done: make(chan error, 1),
+		webhookAddr: net.JoinHostPort(o.Host, strconv.Itoa(o.Port)),
+		webhookURL:  "https://" + net.JoinHostPort(o.Host, strconv.Itoa(o.Port)),
+		metricsURL:  "http://" + o.MetricsBindAddress,
+		healthURL:   "http://" + o.HealthProbeBindAddress,
+		client: &http.Client{
+			Timeout:   20 * time.Second,
+			Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.pool}, ForceAttemptHTTP2: true},
+		},
+	}
+	go func() { r.done <- Run(ctx, o) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-r.done:
+			if err != nil {
+				t.Errorf("Run returned %v", err)
+			}
+		case <-time.After(90 * time.Second):
+			t.Error("Run did not return within 90s of cancellation")
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(r.healthURL + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return r
+			}
+		}
+		select {
+		case err := <-r.done:
+			t.Fatalf("Run stopped before it was ready: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready after 30s (last: %v)", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// post sends body to the webhook at path and decodes the AdmissionReview answered.
+func (r *running) post(t *testing.T, path, contentType string, body []byte) *admissionv1.AdmissionResponse {
+	t.Helper()
+	resp, err := r.client.Post(r.webhookURL+path, contentType, bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s: HTTP %d %s", path, resp.StatusCode, data)
+	}
+	var review admissionv1.AdmissionReview
+	if err := json.Unmarshal(data, &review); err != nil || review.Response == nil {
+		t.Fatalf("POST %s answered %s: not an AdmissionReview with a response (%v)", path, data, err)
+	}
+	return review.Response
+}
+
+// get fetches url and returns its status and body.
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(data)
+}
+
+// podReview is an AdmissionReview of a pod CREATE in namespace with the given images.
+func podReview(t *testing.T, namespace string, images ...string) []byte {
+	t.Helper()
+	var containers []map[string]any
+	for i, img := range images {
+		containers = append(containers, map[string]any{"name": fmt.Sprintf("c%d", i), "image": img})
+	}
+	review := map[string]any{
+		"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+		"request": map[string]any{
+			"uid":       fmt.Sprintf("uid-%d", time.Now().UnixNano()),
+			"kind":      map[string]any{"group": "", "version": "v1", "kind": "Pod"},
+			"resource":  map[string]any{"group": "", "version": "v1", "resource": "pods"},
+			"namespace": namespace, "name": "p", "operation": "CREATE",
+			"object": map[string]any{
+				"apiVersion": "v1", "kind": "Pod",
+				"metadata": map[string]any{"name": "p", "namespace": namespace},
+				"spec":     map[string]any{"containers": containers},
+			},
+		},
+	}
+	b, err := json.Marshal(review)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -1,0 +1,119 @@
+package server
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/go-logr/logr"
+
+	"github.com/privateguard/privateguard/pkg/serviceaccount"
+)
+
+// Options configure `privateguard serve`. Start from DefaultOptions: each field documents
+// its flag and its default there. Flags override; there is no other configuration source.
+type Options struct {
+	// ConfigFile is the policy file (--config). Required. It is watched and reloaded on
+	// change; a bad file at start-up makes Run fail.
+	ConfigFile string
+	// CertDir holds the serving certificate tls.crt and its key tls.key (--cert-dir),
+	// reloaded on rotation. Default /tmp/k8s-webhook-server/serving-certs,
+	// controller-runtime's default.
+	CertDir string
+	// Host is the address the webhook server listens on. Default "" (every interface).
+	// No flag: in a pod every interface is the pod's own.
+	Host string
+	// Port of the webhook server, HTTPS (--port). Default 9443.
+	Port int
+	// MetricsBindAddress serves Prometheus metrics at /metrics, plain HTTP
+	// (--metrics-bind-address). Default ":8080"; "0" turns it off.
+	MetricsBindAddress string
+	// HealthProbeBindAddress serves /healthz and /readyz, plain HTTP
+	// (--health-probe-bind-address). Default ":8081"; "0" turns it off.
+	HealthProbeBindAddress string
+	// Kubeconfig is the kubeconfig file for service-account lookups (--kubeconfig).
+	// Default "": the in-cluster configuration.
+	Kubeconfig string
+	// ServiceAccounts looks up each pod's service account to tell IRSA pods
+	// (--service-accounts). Default true. False makes no Kubernetes connection at all:
+	// IRSA is judged from the pod's env alone, and no kubeconfig is needed.
+	ServiceAccounts bool
+	// EnableHTTP2 offers HTTP/2 on the webhook port (--enable-http2). Default false: the
+	// API server calls webhooks over HTTP/1.1 anyway, and HTTP/2 brings the rapid-reset
+	// and stream-cancellation attacks (CVE-2023-44487, CVE-2023-39325) for no gain.
+	EnableHTTP2 bool
+
+	// ConfigPollInterval is how often the policy file is read for changes. Default 2s.
+	ConfigPollInterval time.Duration
+	// CertPollInterval is how often the certificate is re-read, on top of the file
+	// notifications that normally catch a rotation. Default 10s.
+	CertPollInterval time.Duration
+	// Logger logs the server's life and every request. Default: controller-runtime's
+	// logger (pkg/log.Log).
+	Logger logr.Logger
+	// Version is reported in the start-up log line and the Kubernetes client's user agent.
+	Version string
+	// ServiceAccountLookup, when set, replaces the informer cache that ServiceAccounts
+	// would build: for embedding and tests. Default nil.
+	ServiceAccountLookup serviceaccount.ServiceAccounts
+}
+
+// Defaults of Options.
+const (
+	DefaultCertDir                = "/tmp/k8s-webhook-server/serving-certs"
+	DefaultPort                   = 9443
+	DefaultMetricsBindAddress     = ":8080"
+	DefaultHealthProbeBindAddress = ":8081"
+	DefaultConfigPollInterval     = 2 * time.Second
+	DefaultCertPollInterval       = 10 * time.Second
+)
+
+// DefaultOptions are the options of `privateguard serve` with no flag given.
+func DefaultOptions() Options {
+	return Options{
+		CertDir:                DefaultCertDir,
+		Port:                   DefaultPort,
+		MetricsBindAddress:     DefaultMetricsBindAddress,
+		HealthProbeBindAddress: DefaultHealthProbeBindAddress,
+		ServiceAccounts:        true,
+		ConfigPollInterval:     DefaultConfigPollInterval,
+		CertPollInterval:       DefaultCertPollInterval,
+	}
+}
+
+// BindFlags defines the flags of `privateguard serve` on fs, with o's values as defaults.
+func (o *Options) BindFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.ConfigFile, "config", o.ConfigFile,
+		"policy file (YAML or JSON); watched and reloaded on change, a bad new file is rejected and the last good policy kept")
+	fs.StringVar(&o.CertDir, "cert-dir", o.CertDir,
+		"directory holding the serving certificate tls.crt and key tls.key; reloaded on rotation")
+	fs.IntVar(&o.Port, "port", o.Port, "port of the webhook server (HTTPS): POST /mutate and /validate")
+	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress,
+		"address of the Prometheus metrics endpoint /metrics; 0 disables it")
+	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", o.HealthProbeBindAddress,
+		"address of the /healthz and /readyz probes; 0 disables them")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig,
+		"kubeconfig file for service-account lookups; empty: the in-cluster configuration")
+	fs.BoolVar(&o.ServiceAccounts, "service-accounts", o.ServiceAccounts,
+		"look up pods' service accounts to find IRSA pods; false makes no Kubernetes connection and judges IRSA from the pod alone")
+	fs.BoolVar(&o.EnableHTTP2, "enable-http2", o.EnableHTTP2,
+		"offer HTTP/2 on the webhook port (off by default: CVE-2023-44487)")
+}
+
+// ErrNoConfig is returned by Run without Options.ConfigFile.
+var ErrNoConfig = errors.New("--config is required: the policy file")
+
+// validate checks what Run cannot default.
+func (o *Options) validate() error {
+	if o.ConfigFile == "" {
+		return ErrNoConfig
+	}
+	if o.Port < 1 || o.Port > 65535 {
+		return fmt.Errorf("--port %d: must be between 1 and 65535", o.Port)
+	}
+	if o.CertDir == "" {
+		return errors.New("--cert-dir is required: the directory of tls.crt and tls.key")
+	}
+	return nil
+}

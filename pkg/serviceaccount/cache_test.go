@@ -1,0 +1,162 @@
+package serviceaccount
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	metadatafake "k8s.io/client-go/metadata/fake"
+	clienttesting "k8s.io/client-go/testing"
+
+	"github.com/privateguard/privateguard/pkg/policy"
+)
+
+func serviceAccount(namespace, name string, annotations map[string]string) *metav1.PartialObjectMetadata {
+	return &metav1.PartialObjectMetadata{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, Annotations: annotations},
+	}
+}
+
+// testScheme knows PartialObjectMetadata, as the fake metadata client needs.
+func testScheme() *runtime.Scheme {
+	s := metadatafake.NewTestScheme()
+	metav1.AddMetaToScheme(s)
+	return s
+}
+
+// startCache runs a Cache on a fake metadata client until the test ends and waits for
+// its first list.
+func startCache(t *testing.T, client *metadatafake.FakeMetadataClient) *Cache {
+	t.Helper()
+	c := NewCache(client, CacheOptions{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = c.Start(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	deadline := time.Now().Add(10 * time.Second)
+	for !c.HasSynced() {
+		if time.Now().After(deadline) {
+			t.Fatal("the service-account cache did not sync in 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return c
+}
+
+// countGets counts the direct GETs the client serves.
+func countGets(client *metadatafake.FakeMetadataClient) *atomic.Int32 {
+	var n atomic.Int32
+	client.PrependReactor("get", "serviceaccounts", func(clienttesting.Action) (bool, runtime.Object, error) {
+		n.Add(1)
+		return false, nil, nil
+	})
+	return &n
+}
+
+func TestCacheIsIRSA(t *testing.T) {
+	role := map[string]string{policy.IRSARoleAnnotation: "arn:aws:iam::111122223333:role/app"}
+	client := metadatafake.NewSimpleMetadataClient(testScheme(),
+		serviceAccount("team-a", "irsa", role),
+		serviceAccount("team-a", "plain", map[string]string{"other": "x"}),
+	)
+	gets := countGets(client)
+	c := startCache(t, client)
+
+	tests := []struct {
+		name          string
+		namespace, sa string
+		want          bool
+		wantDirectGet bool
+	}{
+		{name: "an annotated service account in the cache is IRSA", namespace: "team-a", sa: "irsa", want: true},
+		{name: "a service account without the annotation is not IRSA", namespace: "team-a", sa: "plain", want: false},
+		{name: "the same name in another namespace is looked up there and is missing", namespace: "team-b", sa: "irsa", want: false, wantDirectGet: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := gets.Load()
+			got, err := c.IsIRSA(context.Background(), tt.namespace, tt.sa)
+			if err != nil {
+				t.Fatalf("IsIRSA: %v", err)
+			}
+			if got != tt.want {
+				t.Errorf("IsIRSA(%s/%s) = %v, want %v", tt.namespace, tt.sa, got, tt.want)
+			}
+			if direct := gets.Load() > before; direct != tt.wantDirectGet {
+				t.Errorf("direct GET made = %v, want %v", direct, tt.wantDirectGet)
+			}
+		})
+	}
+}
+
+func TestCacheMissAsksTheAPIServer(t *testing.T) {
+	// The informer is never started: its cache stays empty, as it is in the moment between
+	// a service account's creation and the watch event that brings it in.
+	role := map[string]string{policy.IRSARoleAnnotation: "arn:aws:iam::111122223333:role/app"}
+	client := metadatafake.NewSimpleMetadataClient(testScheme(), serviceAccount("team-a", "new", role))
+	gets := countGets(client)
+	c := NewCache(client, CacheOptions{})
+
+	got, err := c.IsIRSA(context.Background(), "team-a", "new")
+	if err != nil {
+		t.Fatalf("IsIRSA: %v", err)
+	}
+	if !got {
+		t.Error("a service account created just before its pod is not seen as IRSA")
+	}
+	if gets.Load() != 1 {
+		t.Errorf("direct GETs = %d, want 1", gets.Load())
+	}
+}
+
+func TestCacheLookupErrorIsReturned(t *testing.T) {
+	client := metadatafake.NewSimpleMetadataClient(testScheme())
+	c := startCache(t, client)
+	client.PrependReactor("get", "serviceaccounts", func(clienttesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("connection refused")
+	})
+	_, err := c.IsIRSA(context.Background(), "team-a", "app")
+	if err == nil {
+		t.Fatal("IsIRSA with a failing API server returned no error")
+	}
+}
+
+func TestTrimServiceAccountKeepsOnlyTheRole(t *testing.T) {
+	in := serviceAccount("team-a", "app", map[string]string{
+		policy.IRSARoleAnnotation:                          "arn:aws:iam::111122223333:role/app",
+		"kubectl.kubernetes.io/last-applied-configuration": "{...}",
+	})
+	in.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}
+	out, err := trimServiceAccount(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := out.(*metav1.PartialObjectMetadata)
+	if len(m.Annotations) != 1 || m.Annotations[policy.IRSARoleAnnotation] == "" || m.ManagedFields != nil {
+		t.Errorf("trimmed = %+v, want only the role annotation", m.ObjectMeta)
+	}
+}
+
+func TestNameOf(t *testing.T) {
+	tests := []struct {
+		name string
+		spec corev1.PodSpec
+		want string
+	}{
+		{name: "a pod naming no service account runs as default", want: "default"},
+		{name: "spec.serviceAccountName is used when set", spec: corev1.PodSpec{ServiceAccountName: "app"}, want: "app"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := NameOf(&tt.spec); got != tt.want {
+				t.Errorf("NameOf = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
