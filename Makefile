@@ -29,7 +29,7 @@ unit:
 	$(GO) test -count=1 $(PKGS)
 
 ## test: everything CI runs
-test: lint unit helm-lint
+test: lint unit helm-lint e2e
 
 # The Helm chart. The helm CLI is built from the helm.sh/helm/v3 version pinned in go.mod
 # (its `tool` line), into the git-ignored bin/, and rebuilt only when that version changes.
