@@ -74,7 +74,7 @@ func run(out io.Writer) error {
 			return err
 		}
 		rel, _ := filepath.Rel(repo, file)
-		fmt.Fprintf(out, "\n── kubectl apply -f %s\n", rel)
+		fmt.Fprintf(out, "\n── applying %s\n", rel)
 		for _, obj := range objs {
 			apply(ctx, out, c, warned, obj)
 		}
