@@ -8,7 +8,10 @@
 package metrics
 
 import (
+	"errors"
+
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/privateguard/privateguard/pkg/policy"
@@ -108,6 +111,20 @@ func init() {
 		AdmissionRequests, AdmissionDuration, Violations, Mutations, AuditedMutations,
 		ConfigReloads, ServiceAccountLookupErrors,
 	)
+	// The process and Go runtime metrics (process_resident_memory_bytes, go_memstats_*):
+	// controller-runtime registers them only with its controller package, which the
+	// server does not use.
+	for _, c := range []prometheus.Collector{
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewGoCollector(),
+	} {
+		if err := crmetrics.Registry.Register(c); err != nil {
+			var already prometheus.AlreadyRegisteredError
+			if !errors.As(err, &already) {
+				panic(err)
+			}
+		}
+	}
 	// Start the bounded series at zero, so that rate() and alerts see them before the
 	// first event instead of a missing series.
 	for _, rule := range policy.Rules {

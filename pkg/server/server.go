@@ -84,7 +84,10 @@ func Run(ctx context.Context, o Options) error {
 		}
 		cache := serviceaccount.NewCache(client, serviceaccount.CacheOptions{})
 		sas = cache
-		runnables = append(runnables, cache.Start)
+		runnables = append(runnables, cache.Start, func(ctx context.Context) error {
+			releaseListMemory(ctx, cache.HasSynced)
+			return nil
+		})
 		ready["service-accounts"] = func(*http.Request) error {
 			if !cache.HasSynced() {
 				return fmt.Errorf("service-account cache not synced yet")

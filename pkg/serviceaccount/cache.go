@@ -3,14 +3,17 @@ package serviceaccount
 import (
 	"context"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/informers"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/metadata"
-	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/privateguard/privateguard/pkg/policy"
@@ -30,48 +33,53 @@ type CacheOptions struct {
 // DefaultGetTimeout is CacheOptions.GetTimeout's default.
 const DefaultGetTimeout = 2 * time.Second
 
-// Cache is the ServiceAccounts of a running cluster. It keeps a metadata-only informer
-// cache of every service account (name, namespace and the IRSA annotation alone: no
-// secrets, no other annotations, small in memory) and answers from it. On a miss it asks
-// the API server directly, because a service account created just before its pod may not
-// have reached the cache yet.
+// Cache is the ServiceAccounts of a running cluster. A reflector lists and watches the
+// service accounts' metadata only (no secrets) and keeps, per service account, one entry:
+// its namespace/name and whether it carries the IRSA annotation. Nothing else of the
+// object is kept, so a cluster with 50,000 service accounts costs a few MiB. On a miss it
+// asks the API server directly, because a service account created just before its pod
+// may not have reached the cache yet.
 type Cache struct {
 	client     metadata.Interface
-	informer   informers.GenericInformer
 	getTimeout time.Duration
+	index      irsaIndex
 }
 
 var _ ServiceAccounts = (*Cache)(nil)
 
-// NewCache builds a Cache on a metadata client. Start runs its informer.
+// NewCache builds a Cache on a metadata client. Start runs its reflector.
 func NewCache(client metadata.Interface, opts CacheOptions) *Cache {
 	if opts.GetTimeout <= 0 {
 		opts.GetTimeout = DefaultGetTimeout
 	}
-	inf := metadatainformer.NewFilteredMetadataInformer(client, serviceAccountsResource, metav1.NamespaceAll, 0,
-		cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, nil)
-	// Keep only what IsIRSA reads; managedFields and other annotations would cost memory
-	// in clusters with many service accounts. SetTransform fails only once started.
-	_ = inf.Informer().SetTransform(trimServiceAccount)
-	return &Cache{client: client, informer: inf, getTimeout: opts.GetTimeout}
+	return &Cache{client: client, getTimeout: opts.GetTimeout, index: irsaIndex{entries: map[string]bool{}}}
 }
 
-// Start runs the informer until ctx is done. It returns nil then.
+// Start lists and watches service accounts until ctx is done. It returns nil then.
 func (c *Cache) Start(ctx context.Context) error {
-	c.informer.Informer().RunWithContext(ctx)
+	resource := c.client.Resource(serviceAccountsResource)
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			return resource.List(ctx, opts)
+		},
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			return resource.Watch(ctx, opts)
+		},
+	}
+	// The client says whether it supports streaming lists (fake clients do not).
+	r := cache.NewReflectorWithOptions(cache.ToListWatcherWithWatchListSemantics(lw, c.client),
+		&metav1.PartialObjectMetadata{}, &c.index, cache.ReflectorOptions{Name: "serviceaccounts"})
+	r.RunWithContext(ctx)
 	return nil
 }
 
 // HasSynced reports whether the cache has listed every service account once.
-func (c *Cache) HasSynced() bool { return c.informer.Informer().HasSynced() }
+func (c *Cache) HasSynced() bool { return c.index.synced.Load() }
 
 // IsIRSA answers from the cache, or on a miss from the API server.
 func (c *Cache) IsIRSA(ctx context.Context, namespace, name string) (bool, error) {
-	obj, found, err := c.informer.Informer().GetIndexer().GetByKey(namespace + "/" + name)
-	if err == nil && found {
-		if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
-			return hasRole(m), nil
-		}
+	if irsa, found := c.index.get(namespace + "/" + name); found {
+		return irsa, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.getTimeout)
 	defer cancel()
@@ -85,25 +93,103 @@ func (c *Cache) IsIRSA(ctx context.Context, namespace, name string) (bool, error
 	return hasRole(m), nil
 }
 
-func hasRole(m *metav1.PartialObjectMetadata) bool {
-	_, ok := m.Annotations[policy.IRSARoleAnnotation]
+func hasRole(m metav1.Object) bool {
+	_, ok := m.GetAnnotations()[policy.IRSARoleAnnotation]
 	return ok
 }
 
-// trimServiceAccount keeps what the cache needs of a service account.
-func trimServiceAccount(obj any) (any, error) {
+// irsaIndex is the reflector's store: namespace/name → has the IRSA annotation.
+type irsaIndex struct {
+	mu      sync.RWMutex
+	entries map[string]bool
+	synced  atomic.Bool
+}
+
+var _ cache.TransformingStore = (*irsaIndex)(nil)
+
+// Transformer trims each service account as it arrives, so that the reflector's
+// temporary store of a streaming list holds no more than the index needs: without it,
+// the initial list of a large cluster briefly holds every managedFields entry.
+func (x *irsaIndex) Transformer() cache.TransformFunc { return trim }
+
+// trim keeps a service account's name, namespace, resource version and role annotation.
+func trim(obj any) (any, error) {
 	m, ok := obj.(*metav1.PartialObjectMetadata)
 	if !ok {
-		return obj, nil // a tombstone or an unexpected type: leave it to the informer
+		return obj, nil // a tombstone or an unexpected type: leave it to the reflector
 	}
 	trimmed := &metav1.PartialObjectMetadata{
-		TypeMeta: m.TypeMeta,
-		ObjectMeta: metav1.ObjectMeta{
-			Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion,
-		},
+		TypeMeta:   m.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, ResourceVersion: m.ResourceVersion},
 	}
 	if role, ok := m.Annotations[policy.IRSARoleAnnotation]; ok {
 		trimmed.Annotations = map[string]string{policy.IRSARoleAnnotation: role}
 	}
 	return trimmed, nil
 }
+
+func (x *irsaIndex) get(key string) (irsa, found bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	irsa, found = x.entries[key]
+	return irsa, found
+}
+
+// entry is the key and value the index keeps for a service account.
+func entry(obj any) (string, bool, error) {
+	if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		return tombstone.Key, false, nil
+	}
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return "", false, fmt.Errorf("service-account cache: %w", err)
+	}
+	return m.GetNamespace() + "/" + m.GetName(), hasRole(m), nil
+}
+
+// Add records a service account.
+func (x *irsaIndex) Add(obj any) error {
+	key, irsa, err := entry(obj)
+	if err != nil {
+		return err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.entries[key] = irsa
+	return nil
+}
+
+// Update records a changed service account.
+func (x *irsaIndex) Update(obj any) error { return x.Add(obj) }
+
+// Delete forgets a service account.
+func (x *irsaIndex) Delete(obj any) error {
+	key, _, err := entry(obj)
+	if err != nil {
+		return err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	delete(x.entries, key)
+	return nil
+}
+
+// Replace swaps in the result of a full list.
+func (x *irsaIndex) Replace(list []any, _ string) error {
+	entries := make(map[string]bool, len(list))
+	for _, obj := range list {
+		key, irsa, err := entry(obj)
+		if err != nil {
+			return err
+		}
+		entries[key] = irsa
+	}
+	x.mu.Lock()
+	x.entries = entries
+	x.mu.Unlock()
+	x.synced.Store(true)
+	return nil
+}
+
+// Resync has nothing to do: the index is not a queue.
+func (x *irsaIndex) Resync() error { return nil }

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	metadatafake "k8s.io/client-go/metadata/fake"
 	clienttesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/privateguard/privateguard/pkg/policy"
 )
@@ -127,19 +128,56 @@ func TestCacheLookupErrorIsReturned(t *testing.T) {
 	}
 }
 
-func TestTrimServiceAccountKeepsOnlyTheRole(t *testing.T) {
+func TestTrimKeepsOnlyWhatTheIndexReads(t *testing.T) {
 	in := serviceAccount("team-a", "app", map[string]string{
 		policy.IRSARoleAnnotation:                          "arn:aws:iam::111122223333:role/app",
 		"kubectl.kubernetes.io/last-applied-configuration": "{...}",
 	})
 	in.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}
-	out, err := trimServiceAccount(in)
+	in.ResourceVersion = "42"
+	out, err := trim(in)
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := out.(*metav1.PartialObjectMetadata)
-	if len(m.Annotations) != 1 || m.Annotations[policy.IRSARoleAnnotation] == "" || m.ManagedFields != nil {
-		t.Errorf("trimmed = %+v, want only the role annotation", m.ObjectMeta)
+	if len(m.Annotations) != 1 || m.Annotations[policy.IRSARoleAnnotation] == "" || m.ManagedFields != nil || m.ResourceVersion != "42" {
+		t.Errorf("trimmed = %+v, want name, namespace, resource version and the role annotation only", m.ObjectMeta)
+	}
+}
+
+func TestIndexFollowsWatchEvents(t *testing.T) {
+	role := map[string]string{policy.IRSARoleAnnotation: "arn:aws:iam::111122223333:role/app"}
+	x := irsaIndex{entries: map[string]bool{}}
+	steps := []struct {
+		name    string
+		apply   func() error
+		key     string
+		irsa    bool
+		present bool
+	}{
+		{"a list replaces everything", func() error {
+			return x.Replace([]any{serviceAccount("a", "app", nil), serviceAccount("a", "old", nil)}, "1")
+		}, "a/app", false, true},
+		{"an update that adds the role makes it IRSA", func() error { return x.Update(serviceAccount("a", "app", role)) }, "a/app", true, true},
+		{"an added service account is found", func() error { return x.Add(serviceAccount("b", "new", role)) }, "b/new", true, true},
+		{"a deleted one is gone", func() error { return x.Delete(serviceAccount("a", "app", role)) }, "a/app", false, false},
+		{"a tombstone deletes by key", func() error {
+			return x.Delete(cache.DeletedFinalStateUnknown{Key: "b/new", Obj: serviceAccount("b", "new", role)})
+		}, "b/new", false, false},
+		{"a new list forgets what it does not hold", func() error { return x.Replace(nil, "2") }, "a/old", false, false},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			if err := s.apply(); err != nil {
+				t.Fatal(err)
+			}
+			if irsa, present := x.get(s.key); irsa != s.irsa || present != s.present {
+				t.Errorf("%s: irsa %v present %v, want %v %v", s.key, irsa, present, s.irsa, s.present)
+			}
+		})
+	}
+	if !x.synced.Load() {
+		t.Error("the index is not synced after a list")
 	}
 }
 

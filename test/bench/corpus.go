@@ -19,9 +19,10 @@ type corpusEntry struct {
 	body []byte
 }
 
-// corpus is a mix of what a cluster sends: typical pods already in ECR (allowed, nothing
-// to change), Docker Hub pods (rewritten; denied by /validate as they are), IRSA pods
-// (env injected), pods with a public image no rule rewrites (denied), and a large pod.
+// corpus is a mix of what a cluster sends, cycled in this order: typical pods already in
+// ECR (allowed, nothing to change), Docker Hub pods (rewritten; denied by /validate as they
+// are), IRSA pods (env injected), pods with a public image no rule rewrites (denied), and
+// one large pod in twenty requests.
 func corpus() ([]corpusEntry, error) {
 	var out []corpusEntry
 	add := func(name string, pod *corev1.Pod) error {
@@ -43,9 +44,12 @@ func corpus() ([]corpusEntry, error) {
 		{"typical, public image", typical("ghcr.io/acme/app:1", ecr+"/shop/envoy:1.31", ecr+"/shop/log:2")},
 		{"large (50 containers x 100 env)", pod(repeat(ecr+"/batch/worker:7", 50), 100, true)},
 	}
-	for _, e := range entries {
-		if err := add(e.name, e.pod); err != nil {
-			return nil, err
+	weights := []int{7, 4, 4, 4, 1}
+	for i, e := range entries {
+		for range weights[i] {
+			if err := add(e.name, e.pod); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return out, nil
