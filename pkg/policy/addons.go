@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // addonFlagRule is one of the two rules that require command-line flags of an AWS add-on
@@ -55,38 +57,35 @@ func (p *Policy) fix(rule RuleID) bool {
 
 // fixAddonFlags appends the missing flags to args where the rule's fix is on.
 func (e *evaluation) fixAddonFlags() {
-	for _, r := range addonFlagRules {
-		mode := e.modes.of(r.rule)
-		if mode == ModeOff || !e.p.fix(r.rule) {
-			continue
+	e.eachMissingFlags(true, func(r *addonFlagRule, mode Mode, c *container, argsPath *field.Path, missing []string) {
+		for _, arg := range missing {
+			e.addChange(c, r.rule, mode, AddArg, argsPath, "", arg, "")
 		}
-		for i := range e.containers {
-			c := &e.containers[i]
-			if !r.judges(c, e.p.images) {
-				continue
-			}
-			missing := r.missing(c)
-			if len(missing) == 0 {
-				continue
-			}
-			argsPath := c.path(e.spec).Child("args")
-			args := make([]string, len(missing))
-			for j, f := range missing {
-				args[j] = f.String()
-				e.addChange(c, r.rule, mode, AddArg, argsPath, "", args[j], "")
-			}
-			if mode == ModeEnforce {
-				c.addArgs(args...)
-			}
+		if mode == ModeEnforce {
+			c.addArgs(missing...)
 		}
-	}
+	})
 }
 
 // checkAddonFlags flags add-on containers that lack a required flag.
 func (e *evaluation) checkAddonFlags() {
+	e.eachMissingFlags(false, func(r *addonFlagRule, mode Mode, c *container, argsPath *field.Path, missing []string) {
+		hint := "add it to args"
+		if len(missing) > 1 {
+			hint = "add them to args"
+		}
+		e.addViolation(r.rule, mode, argsPath, c.image, fmt.Sprintf(
+			"container %s (%s) runs %s without %s; %s; %s, or set rules.%s.fix: true [%s]",
+			quote(c.name), argsPath, r.repository, strings.Join(missing, " "), r.why, hint, r.rule, r.rule))
+	})
+}
+
+// eachMissingFlags calls fn for every add-on container that lacks some of its rule's
+// flags, with the flags as arguments to append. fixing limits it to rules whose fix is on.
+func (e *evaluation) eachMissingFlags(fixing bool, fn func(r *addonFlagRule, mode Mode, c *container, argsPath *field.Path, missing []string)) {
 	for _, r := range addonFlagRules {
 		mode := e.modes.of(r.rule)
-		if mode == ModeOff {
+		if mode == ModeOff || fixing && !e.p.fix(r.rule) {
 			continue
 		}
 		for i := range e.containers {
@@ -98,18 +97,11 @@ func (e *evaluation) checkAddonFlags() {
 			if len(missing) == 0 {
 				continue
 			}
-			names := make([]string, len(missing))
+			args := make([]string, len(missing))
 			for j, f := range missing {
-				names[j] = f.String()
+				args[j] = f.String()
 			}
-			argsPath := c.path(e.spec).Child("args")
-			hint := "add it to args"
-			if len(missing) > 1 {
-				hint = "add them to args"
-			}
-			e.addViolation(r.rule, mode, argsPath, c.image, fmt.Sprintf(
-				"container %s (%s) runs %s without %s; %s; %s, or set rules.%s.fix: true [%s]",
-				quote(c.name), argsPath, r.repository, strings.Join(names, " "), r.why, hint, r.rule, r.rule))
+			fn(r, mode, c, c.path(e.spec).Child("args"), args)
 		}
 	}
 }

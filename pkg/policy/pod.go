@@ -123,13 +123,7 @@ func (e *evaluation) mutate() {
 	if e.podUpdate {
 		return
 	}
-	if m := e.modes.of(RuleSTSRegionalEndpoint); m != ModeOff && e.irsa {
-		for i := range e.containers {
-			if c := &e.containers[i]; c.judged && c.ref.List != EphemeralContainers {
-				e.injectSTS(c, m)
-			}
-		}
-	}
+	e.eachIRSAContainer(e.injectSTS)
 	e.fixAddonFlags()
 }
 
@@ -142,14 +136,22 @@ func (e *evaluation) validate() {
 	if e.podUpdate {
 		return
 	}
-	if m := e.modes.of(RuleSTSRegionalEndpoint); m != ModeOff && e.irsa {
-		for i := range e.containers {
-			if c := &e.containers[i]; c.judged && c.ref.List != EphemeralContainers {
-				e.checkSTS(c, m)
-			}
+	e.eachIRSAContainer(e.checkSTS)
+	e.checkAddonFlags()
+}
+
+// eachIRSAContainer calls fn with sts-regional-endpoint's mode for every judged init and
+// regular container of an IRSA pod, unless the rule is off.
+func (e *evaluation) eachIRSAContainer(fn func(c *container, mode Mode)) {
+	m := e.modes.of(RuleSTSRegionalEndpoint)
+	if m == ModeOff || !e.irsa {
+		return
+	}
+	for i := range e.containers {
+		if c := &e.containers[i]; c.judged && c.ref.List != EphemeralContainers {
+			fn(c, m)
 		}
 	}
-	e.checkAddonFlags()
 }
 
 // addChange records a change of the field at p (the container's image, env or args).
