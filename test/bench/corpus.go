@@ -15,8 +15,9 @@ const ecr = "111122223333.dkr.ecr.us-west-2.amazonaws.com"
 
 // corpusEntry is one AdmissionReview body of the load corpus.
 type corpusEntry struct {
-	name string
-	body []byte
+	name  string
+	body  []byte
+	large bool
 }
 
 // corpus is a mix of what a cluster sends, cycled in this order: typical pods already in
@@ -30,7 +31,7 @@ func corpus() ([]corpusEntry, error) {
 		if err != nil {
 			return err
 		}
-		out = append(out, corpusEntry{name, body})
+		out = append(out, corpusEntry{name: name, body: body, large: len(pod.Spec.Containers) > 10})
 		return nil
 	}
 	typical := func(images ...string) *corev1.Pod { return pod(images, 20, false) }

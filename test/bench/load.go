@@ -28,6 +28,19 @@ func (r *result) merge(o result) {
 	r.latencies = append(r.latencies, o.latencies...)
 }
 
+// without is the result with the requests of the marked corpus entries left out (request
+// i used entry i mod len(skip)).
+func (r *result) without(skip []bool) result {
+	out := result{elapsed: r.elapsed}
+	for i, l := range r.latencies {
+		if !skip[i%len(skip)] {
+			out.latencies = append(out.latencies, l)
+			out.requests++
+		}
+	}
+	return out
+}
+
 func (r *result) throughput() float64 { return float64(r.requests) / r.elapsed.Seconds() }
 
 // percentile of the latencies, p in [0, 100].
