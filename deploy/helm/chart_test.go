@@ -277,6 +277,19 @@ func TestDeploymentRunsServeWithTheSpecFlags(t *testing.T) {
 		t.Errorf("args (-want +got):\n%s", diff)
 	}
 
+	t.Run("the Go runtime knows the container's memory limit", func(t *testing.T) {
+		want := []corev1.EnvVar{{Name: "GOMEMLIMIT", ValueFrom: &corev1.EnvVarSource{
+			ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.memory"},
+		}}}
+		if diff := cmp.Diff(want, c.Env); diff != "" {
+			t.Errorf("env (-want +got):\n%s", diff)
+		}
+		noLimit := deployment(t, mustRender(t, defaultRelease, withRegion("resources: {limits: null}\n"))).Spec.Template.Spec.Containers[0]
+		if len(noLimit.Env) != 0 {
+			t.Errorf("without a memory limit there is nothing to set, env = %v", noLimit.Env)
+		}
+	})
+
 	t.Run("the ports are the ones the flags bind", func(t *testing.T) {
 		port, _ := flagValue(c.Args, "port")
 		if got := containerPort(t, c, "webhook"); strconv.Itoa(int(got)) != port {

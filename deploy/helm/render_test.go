@@ -44,9 +44,10 @@ var defaultRelease = release{name: "privateguard", namespace: "privateguard"}
 // renderedChart is the output of one client-side install: the manifests keyed by
 // "Kind/name", the NOTES and the hooks.
 type renderedChart struct {
-	objects map[string][]byte
-	notes   string
-	hooks   []string
+	objects  map[string][]byte
+	manifest string
+	notes    string
+	hooks    []string
 }
 
 // values parses a values snippet as `helm install -f` would read it.
@@ -87,7 +88,7 @@ func renderChartFor(kube *chartutil.KubeVersion, rel release, vals chartutil.Val
 		return nil, err
 	}
 
-	out := &renderedChart{objects: map[string][]byte{}, notes: r.Info.Notes}
+	out := &renderedChart{objects: map[string][]byte{}, manifest: r.Manifest, notes: r.Info.Notes}
 	for _, h := range r.Hooks {
 		out.hooks = append(out.hooks, h.Path)
 	}
