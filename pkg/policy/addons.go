@@ -112,8 +112,8 @@ func (r *addonFlagRule) judges(c *container, cache *imageCache) bool {
 	if !c.judged || c.ref.List == EphemeralContainers {
 		return false
 	}
-	img, err := c.parsedImage(cache)
-	if err != nil || !(img.path == r.repository || strings.HasSuffix(img.path, "/"+r.repository)) {
+	f := c.imageFacts(cache)
+	if f.err != nil || !(f.img.path == r.repository || strings.HasSuffix(f.img.path, "/"+r.repository)) {
 		return false
 	}
 	return r.applies == nil || r.applies(c)

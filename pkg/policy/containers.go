@@ -23,23 +23,16 @@ type container struct {
 	// judged is false for a container an UPDATE leaves as it was: it is not checked.
 	judged bool
 
-	parsed bool
-	img    image
-	imgErr error
+	// facts are the policy's conclusions about image, looked up once.
+	facts *imageFacts
 }
 
-// parsedImage parses the container's image once.
-func (c *container) parsedImage(cache *imageCache) (image, error) {
-	if !c.parsed {
-		c.img, c.imgErr = cache.parse(c.image)
-		c.parsed = true
+// imageFacts are the policy's conclusions about the container's image, looked up once.
+func (c *container) imageFacts(cache *imageCache) *imageFacts {
+	if c.facts == nil {
+		c.facts = cache.facts(c.image)
 	}
-	return c.img, c.imgErr
-}
-
-// setImage records a rewrite in the view.
-func (c *container) setImage(img image, s string) {
-	c.image, c.img, c.imgErr, c.parsed = s, img, nil, true
+	return c.facts
 }
 
 // hasEnv reports whether env names the variable.

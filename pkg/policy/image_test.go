@@ -147,20 +147,23 @@ func TestParseRegistryPrefixErrors(t *testing.T) {
 }
 
 func TestImageCache(t *testing.T) {
-	var c imageCache
+	p := testPolicy(t, nil)
+	c := p.images
 	for i := 0; i < imageCacheSize+10; i++ {
 		raw := fmt.Sprintf("registry.example.com/app-%d:1", i)
-		img, err := c.parse(raw)
-		if err != nil || img.String() != raw {
-			t.Fatalf("parse(%q) = %q, %v", raw, img, err)
+		if f := c.facts(raw); f.err != nil || f.img.String() != raw || f.rewritten != "" {
+			t.Fatalf("facts(%q) = %+v", raw, f)
 		}
 	}
-	if n := c.size.Load(); n > imageCacheSize {
+	if n := len(c.entries); n > imageCacheSize {
 		t.Errorf("cache holds %d entries, bound is %d", n, imageCacheSize)
 	}
-	for range 2 { // the second answer comes from the cache and must carry the same error
-		if _, err := c.parse("Nginx"); err == nil || !strings.Contains(err.Error(), "must be lowercase") {
-			t.Errorf("parse(Nginx) error = %v", err)
+	for range 2 { // the second answer comes from the cache and must be the same
+		if f := c.facts("Nginx"); f.err == nil || !strings.Contains(f.err.Error(), "must be lowercase") {
+			t.Errorf("facts(Nginx) error = %v", f.err)
+		}
+		if f := c.facts("nginx:1.27"); f.rewritten != testECR+"/docker-hub/library/nginx:1.27" {
+			t.Errorf("facts(nginx:1.27) rewritten = %q", f.rewritten)
 		}
 	}
 }

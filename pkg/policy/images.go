@@ -10,18 +10,13 @@ import (
 // move to the region's add-on registry, other images to the mirror of the longest
 // matching rewrite rule.
 func (e *evaluation) rewriteImage(c *container, mode Mode) {
-	img, err := c.parsedImage(e.p.images)
-	if err != nil {
-		return // image-registry reports it
-	}
-	to, ok := e.p.rewrite(img)
-	if !ok {
+	f := c.imageFacts(e.p.images)
+	if f.rewritten == "" {
 		return
 	}
-	s := to.String()
-	e.addChange(c, RuleImageRewrite, mode, SetImage, c.path(e.spec).Child("image"), c.image, s, "")
+	e.addChange(c, RuleImageRewrite, mode, SetImage, c.path(e.spec).Child("image"), c.image, f.rewritten, "")
 	if mode == ModeEnforce {
-		c.setImage(to, s)
+		c.image, c.facts = f.rewritten, nil
 	}
 }
 
@@ -66,43 +61,50 @@ func (p *Policy) rewrite(img image) (image, bool) {
 
 // checkImage judges one container's image: at most one violation, the most specific of
 // marketplace-image, image-region and image-registry. A rule that is off leaves the image
-// to the next one.
+// to the next one. The field path is built only for a violation: most images pass.
 func (e *evaluation) checkImage(c *container) {
-	imagePath := c.path(e.spec).Child("image")
-	registryMode := e.modes.of(RuleImageRegistry)
-	img, err := c.parsedImage(e.p.images)
-	if err != nil {
-		if registryMode != ModeOff {
-			e.addViolation(RuleImageRegistry, registryMode, imagePath, c.image, fmt.Sprintf(
-				"image %s (%s) cannot be parsed: %v; use a valid image reference such as %s/app:1.0 [%s]",
-				quote(c.image), imagePath, err, e.p.exampleRegistry(), RuleImageRegistry))
-		}
+	rule, mode, explanation := e.imageVerdict(c)
+	if rule == "" {
 		return
 	}
-	if e.p.isExcludedImage(img) {
-		return
+	p := c.path(e.spec).Child("image")
+	e.addViolation(rule, mode, p, c.image, fmt.Sprintf("image %s (%s) %s [%s]", quote(c.image), p, explanation, rule))
+}
+
+// imageVerdict is the violation of the container's image, if any: the rule, its mode, and
+// what is wrong and how to fix it.
+func (e *evaluation) imageVerdict(c *container) (RuleID, Mode, string) {
+	registryMode := e.modes.of(RuleImageRegistry)
+	f := c.imageFacts(e.p.images)
+	img := f.img
+	switch {
+	case f.err != nil:
+		if registryMode == ModeOff {
+			return "", "", ""
+		}
+		return RuleImageRegistry, registryMode, fmt.Sprintf("cannot be parsed: %v; use a valid image reference such as %s/app:1.0",
+			f.err, e.p.exampleRegistry())
+	case e.p.isExcludedImage(img):
+		return "", "", ""
 	}
 	if m := e.modes.of(RuleMarketplaceImage); m != ModeOff && e.p.isMarketplace(img.host, img.path) {
-		e.addViolation(RuleMarketplaceImage, m, imagePath, c.image, fmt.Sprintf(
-			"image %s (%s) is an AWS Marketplace image; metered Marketplace images cannot reach the AWS Marketplace Metering Service from a private cluster; use a non-metered edition mirrored into your own ECR [%s]",
-			quote(c.image), imagePath, RuleMarketplaceImage))
-		return
+		return RuleMarketplaceImage, m, "is an AWS Marketplace image; metered Marketplace images cannot reach the AWS Marketplace Metering Service from a private cluster; use a non-metered edition mirrored into your own ECR"
 	}
 	if e.p.isAllowed(img.host, img.path) {
-		return
+		return "", "", ""
 	}
 	ecr, isECR := parseECRHost(img.host)
 	if m := e.modes.of(RuleImageRegion); m != ModeOff && isECR && ecr.Region != e.p.region {
-		e.addViolation(RuleImageRegion, m, imagePath, c.image, fmt.Sprintf(
-			"image %s (%s) is in the ECR registry of region %s, but the cluster runs in %s; a private cluster reaches ECR only in its own region through its VPC endpoints%s; replicate the repository to %s [%s]",
-			quote(c.image), imagePath, ecr.Region, e.p.region, dualStackNote(ecr), e.p.region, RuleImageRegion))
-		return
+		return RuleImageRegion, m, fmt.Sprintf(
+			"is in the ECR registry of region %s, but the cluster runs in %s; a private cluster reaches ECR only in its own region through its VPC endpoints%s; replicate the repository to %s",
+			ecr.Region, e.p.region, dualStackNote(ecr), e.p.region)
 	}
-	if registryMode != ModeOff {
-		e.addViolation(RuleImageRegistry, registryMode, imagePath, c.image, fmt.Sprintf(
-			"image %s (%s) is not in an allowed private registry (allowed: %s)%s; mirror it into ECR or add a rewrite rule [%s]",
-			quote(c.image), imagePath, e.p.allowedText, dualStackNoteFor(ecr, isECR), RuleImageRegistry))
+	if registryMode == ModeOff {
+		return "", "", ""
 	}
+	return RuleImageRegistry, registryMode, fmt.Sprintf(
+		"is not in an allowed private registry (allowed: %s)%s; mirror it into ECR or add a rewrite rule",
+		e.p.allowedText, dualStackNoteFor(ecr, isECR))
 }
 
 func dualStackNoteFor(ecr ecrHost, isECR bool) string {

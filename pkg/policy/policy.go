@@ -86,8 +86,8 @@ func compile(f *File) (*Policy, field.ErrorList) {
 		allowEKSAddons:    boolOr(f.Registries.AllowEKSAddons, true),
 		eksAddonsToRegion: boolOr(f.Rewrite.EKSAddonsToRegion, true),
 		injectRegion:      boolOr(f.IRSA.InjectRegion, true),
-		images:            &imageCache{},
 	}
+	p.images = newImageCache(p)
 	regionPath := childPath(root, "region")
 	switch {
 	case f.Region == "":

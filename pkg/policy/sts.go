@@ -64,6 +64,9 @@ func (e *evaluation) injectSTS(c *container, mode Mode) {
 func (e *evaluation) checkSTS(c *container, mode Mode) {
 	const why = "a private cluster reaches STS only through its regional VPC endpoint, and IRSA credentials fail with the global endpoint"
 	v, i := c.lookupEnv(envSTSRegionalEndpoints)
+	if v != nil && v.ValueFrom == nil && v.Value == stsRegional {
+		return
+	}
 	envPath := c.path(e.spec).Child("env")
 	switch {
 	case v == nil:
