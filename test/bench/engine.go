@@ -13,7 +13,7 @@ func engineTable(path string) (string, error) {
 		return "", err
 	}
 	var b strings.Builder
-	b.WriteString("### Engine (`go test -bench . -benchmem ./pkg/policy/`)\n\n| benchmark | ns/op | B/op | allocs/op |\n|---|---:|---:|---:|\n")
+	b.WriteString("### Engine and handlers (`go test -bench . -benchmem ./pkg/policy/ ./pkg/admission/`)\n\n| benchmark | ns/op | B/op | allocs/op |\n|---|---:|---:|---:|\n")
 	for _, line := range strings.Split(string(data), "\n") {
 		f := strings.Fields(line)
 		if len(f) < 8 || !strings.HasPrefix(f[0], "Benchmark") {
