@@ -43,12 +43,6 @@ func (r RuleID) index() int {
 	return -1
 }
 
-// fixable reports whether the rule has a `fix` setting: the two add-on flag rules, whose
-// violation the mutating webhook can repair by appending flags.
-func (r RuleID) fixable() bool {
-	return r == RuleClusterAutoscalerStaticInstanceList || r == RuleLBControllerWAFShield
-}
-
 // Mode is how a rule acts on what it finds.
 type Mode string
 

@@ -56,6 +56,3 @@ func (h *healthServer) Start(ctx context.Context) error {
 	<-done
 	return nil
 }
-
-// Addr is the address the probes listen on.
-func (h *healthServer) Addr() net.Addr { return h.listener.Addr() }

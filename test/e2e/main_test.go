@@ -73,17 +73,10 @@ func run(m *testing.M) int {
 	return code
 }
 
-// warnings collects the admission warnings the API server returns to a client.
-type warnings struct{ list []string }
-
-func (w *warnings) HandleWarningHeader(code int, agent string, text string) {
-	w.list = append(w.list, text)
-}
-
 // clientset is a client whose warnings the test can read.
-func clientset(t *testing.T) (*kubernetes.Clientset, *warnings) {
+func clientset(t *testing.T) (*kubernetes.Clientset, *framework.Warnings) {
 	t.Helper()
-	w := &warnings{}
+	w := &framework.Warnings{}
 	cfg := rest.CopyConfig(suite.ControlPlane.Config)
 	cfg.WarningHandler = w
 	cs, err := kubernetes.NewForConfig(cfg)

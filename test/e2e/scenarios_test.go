@@ -152,7 +152,7 @@ func TestAuditMode(t *testing.T) {
 	if pod.Spec.Containers[0].Image != "nginx:1.27" {
 		t.Errorf("audit mode mutated the image to %q", pod.Spec.Containers[0].Image)
 	}
-	joined := strings.Join(w.list, "\n")
+	joined := strings.Join(w.List(), "\n")
 	for _, want := range []string{
 		`image "nginx:1.27" (spec.containers[0].image)`, "[image-rewrite]",
 		`image "ghcr.io/acme/app:1" (spec.containers[1].image) is not in an allowed private registry`, "[image-registry]",
@@ -209,8 +209,8 @@ func TestExcludedNamespace(t *testing.T) {
 	if err != nil {
 		t.Fatalf("an excluded namespace must admit anything: %v", err)
 	}
-	if pod.Spec.Containers[0].Image != "nginx:1.27" || len(w.list) != 0 {
-		t.Errorf("an excluded namespace must be left alone: image %q, warnings %q", pod.Spec.Containers[0].Image, w.list)
+	if pod.Spec.Containers[0].Image != "nginx:1.27" || len(w.List()) != 0 {
+		t.Errorf("an excluded namespace must be left alone: image %q, warnings %q", pod.Spec.Containers[0].Image, w.List())
 	}
 }
 

@@ -5,9 +5,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,7 +17,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -56,7 +53,7 @@ func run(out io.Writer) error {
 	fmt.Fprintf(out, "Ready in %s: the chart's %d objects applied, webhooks registered at %s, policy examples/policy.yaml.\n",
 		time.Since(start).Round(100*time.Millisecond), len(stack.Objects), stack.Webhook.Addr())
 
-	warned := &warnings{}
+	warned := &framework.Warnings{}
 	cfg := rest.CopyConfig(stack.ControlPlane.Config)
 	cfg.WarningHandler = warned
 	c, err := client.New(cfg, client.Options{})
@@ -69,9 +66,13 @@ func run(out io.Writer) error {
 	}
 	sort.Strings(files)
 	for _, file := range files {
-		objs, err := readObjects(file)
+		data, err := os.ReadFile(file)
 		if err != nil {
 			return err
+		}
+		objs, err := framework.DecodeManifest(data)
+		if err != nil {
+			return fmt.Errorf("%s: %w", file, err)
 		}
 		rel, _ := filepath.Rel(repo, file)
 		fmt.Fprintf(out, "\n── applying %s\n", rel)
@@ -84,10 +85,10 @@ func run(out io.Writer) error {
 }
 
 // apply creates one object and says what admission did to it.
-func apply(ctx context.Context, out io.Writer, c client.Client, warned *warnings, obj *unstructured.Unstructured) {
+func apply(ctx context.Context, out io.Writer, c client.Client, warned *framework.Warnings, obj *unstructured.Unstructured) {
 	name := fmt.Sprintf("%s %s", obj.GetKind(), objectName(obj))
 	sent := obj.DeepCopy()
-	warned.reset()
+	warned.Reset()
 	err := c.Create(ctx, obj)
 	if err != nil {
 		fmt.Fprintf(out, "  ✗ %s: DENIED\n", name)
@@ -97,11 +98,11 @@ func apply(ctx context.Context, out io.Writer, c client.Client, warned *warnings
 		return
 	}
 	verdict := "created"
-	if len(warned.list) > 0 {
+	if len(warned.List()) > 0 {
 		verdict = "created, with warnings"
 	}
 	fmt.Fprintf(out, "  ✓ %s: %s\n", name, verdict)
-	for _, w := range warned.list {
+	for _, w := range warned.List() {
 		fmt.Fprintf(out, "      warned: %s\n", w)
 	}
 	if obj.GetKind() == "Pod" {
@@ -122,7 +123,7 @@ func apply(ctx context.Context, out io.Writer, c client.Client, warned *warnings
 		"spec":     tmpl["spec"],
 	}}
 	sentPod := pod.DeepCopy()
-	warned.reset()
+	warned.Reset()
 	if err := c.Create(ctx, pod, client.DryRunAll); err != nil {
 		fmt.Fprintf(out, "      its pods would be denied: %s\n", strings.Join(denialMessages(err), "; "))
 		return
@@ -199,30 +200,3 @@ func objectName(obj *unstructured.Unstructured) string {
 	}
 	return obj.GetNamespace() + "/" + obj.GetName()
 }
-
-func readObjects(path string) ([]*unstructured.Unstructured, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-	var objs []*unstructured.Unstructured
-	for i := 0; ; i++ {
-		var m map[string]any
-		if err := dec.Decode(&m); err != nil {
-			if errors.Is(err, io.EOF) {
-				return objs, nil
-			}
-			return nil, fmt.Errorf("%s: document %d: %w", path, i, err)
-		}
-		if len(m) > 0 {
-			objs = append(objs, &unstructured.Unstructured{Object: m})
-		}
-	}
-}
-
-// warnings collects the admission warnings the API server returns.
-type warnings struct{ list []string }
-
-func (w *warnings) HandleWarningHeader(_ int, _ string, text string) { w.list = append(w.list, text) }
-func (w *warnings) reset()                                           { w.list = nil }

@@ -34,11 +34,17 @@ func RenderChart(dir, release, namespace string, values map[string]any) ([]*unst
 	if err != nil {
 		return nil, fmt.Errorf("render chart %s: %w", dir, err)
 	}
-	return decodeManifest(rel.Manifest)
+	objs, err := DecodeManifest([]byte(rel.Manifest))
+	if err != nil {
+		return nil, fmt.Errorf("rendered manifest: %w", err)
+	}
+	return objs, nil
 }
 
-func decodeManifest(manifest string) ([]*unstructured.Unstructured, error) {
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewBufferString(manifest), 4096)
+// DecodeManifest splits multi-document YAML (or JSON) into objects, skipping empty
+// documents.
+func DecodeManifest(manifest []byte) ([]*unstructured.Unstructured, error) {
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(manifest), 4096)
 	var objs []*unstructured.Unstructured
 	for i := 0; ; i++ {
 		var obj map[string]any
@@ -46,7 +52,7 @@ func decodeManifest(manifest string) ([]*unstructured.Unstructured, error) {
 			if errors.Is(err, io.EOF) {
 				return objs, nil
 			}
-			return nil, fmt.Errorf("rendered manifest, document %d: %w", i, err)
+			return nil, fmt.Errorf("document %d: %w", i, err)
 		}
 		if len(obj) == 0 {
 			continue
