@@ -14,10 +14,10 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// APIVersion and Kind identify a policy file.
+// APIVersion and FileKind identify a policy file.
 const (
 	APIVersion = "privateguard.io/v1alpha1"
-	Kind       = "Policy"
+	FileKind   = "Policy"
 )
 
 // File is the policy file as written: YAML or JSON. Load and Parse validate it and compile

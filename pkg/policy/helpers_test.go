@@ -19,7 +19,7 @@ const (
 func testPolicy(t testing.TB, edit func(f *File)) *Policy {
 	t.Helper()
 	f := File{
-		APIVersion: APIVersion, Kind: Kind, Region: "us-west-2",
+		APIVersion: APIVersion, Kind: FileKind, Region: "us-west-2",
 		Registries: Registries{Allowed: []string{testECR}},
 		Rewrite: Rewrite{Rules: []RewriteRule{
 			{From: "docker.io", To: testECR + "/docker-hub"},

@@ -78,8 +78,8 @@ func compile(f *File) (*Policy, field.ErrorList) {
 	if f.APIVersion != APIVersion {
 		errs = append(errs, field.NotSupported(childPath(root, "apiVersion"), f.APIVersion, []string{APIVersion}))
 	}
-	if f.Kind != Kind {
-		errs = append(errs, field.NotSupported(childPath(root, "kind"), f.Kind, []string{Kind}))
+	if f.Kind != FileKind {
+		errs = append(errs, field.NotSupported(childPath(root, "kind"), f.Kind, []string{FileKind}))
 	}
 	p := &Policy{
 		region:            f.Region,
