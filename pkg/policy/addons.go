@@ -47,14 +47,6 @@ var lbControllerRule = addonFlagRule{
 // addonFlagRules are the two add-on flag rules, in documentation order.
 var addonFlagRules = [...]*addonFlagRule{&clusterAutoscalerRule, &lbControllerRule}
 
-// fix reports whether the mutating webhook may append the rule's missing flags.
-func (p *Policy) fix(rule RuleID) bool {
-	if rule == RuleClusterAutoscalerStaticInstanceList {
-		return p.fixAutoscaler
-	}
-	return p.fixLBC
-}
-
 // fixAddonFlags appends the missing flags to args where the rule's fix is on.
 func (e *evaluation) fixAddonFlags() {
 	e.eachMissingFlags(true, func(r *addonFlagRule, mode Mode, c *container, argsPath *field.Path, missing []string) {
@@ -84,8 +76,8 @@ func (e *evaluation) checkAddonFlags() {
 // flags, with the flags as arguments to append. fixing limits it to rules whose fix is on.
 func (e *evaluation) eachMissingFlags(fixing bool, fn func(r *addonFlagRule, mode Mode, c *container, argsPath *field.Path, missing []string)) {
 	for _, r := range addonFlagRules {
-		mode := e.modes.of(r.rule)
-		if mode == ModeOff || fixing && !e.p.fix(r.rule) {
+		mode := e.rules.mode(r.rule)
+		if mode == ModeOff || fixing && !e.rules.fix(r.rule) {
 			continue
 		}
 		for i := range e.containers {
@@ -112,8 +104,8 @@ func (r *addonFlagRule) judges(c *container, cache *imageCache) bool {
 	if !c.judged || c.ref.List == EphemeralContainers {
 		return false
 	}
-	f := c.imageFacts(cache)
-	if f.err != nil || !(f.img.path == r.repository || strings.HasSuffix(f.img.path, "/"+r.repository)) {
+	ic := c.imageClass(cache)
+	if ic.err != nil || !(ic.img.path == r.repository || strings.HasSuffix(ic.img.path, "/"+r.repository)) {
 		return false
 	}
 	return r.applies == nil || r.applies(c)

@@ -23,16 +23,16 @@ type container struct {
 	// judged is false for a container an UPDATE leaves as it was: it is not checked.
 	judged bool
 
-	// facts are the policy's conclusions about image, looked up once.
-	facts *imageFacts
+	// class is the policy's classification of image, looked up once.
+	class *imageClass
 }
 
-// imageFacts are the policy's conclusions about the container's image, looked up once.
-func (c *container) imageFacts(cache *imageCache) *imageFacts {
-	if c.facts == nil {
-		c.facts = cache.facts(c.image)
+// imageClass is the policy's classification of the container's image, looked up once.
+func (c *container) imageClass(cache *imageCache) *imageClass {
+	if c.class == nil {
+		c.class = cache.class(c.image)
 	}
-	return c.facts
+	return c.class
 }
 
 // hasEnv reports whether env names the variable.
@@ -129,35 +129,29 @@ func envEqual(a, b corev1.EnvVar) bool {
 	return a.Name == b.Name && a.Value == b.Value && (a.ValueFrom == nil) == (b.ValueFrom == nil)
 }
 
-// ApplyChanges applies the enforced changes to spec in place: what the mutating webhook's
-// patch does to the object.
-func ApplyChanges(spec *corev1.PodSpec, changes []Change) {
-	for i := range changes {
-		ch := &changes[i]
-		if ch.Mode != ModeEnforce {
-			continue
-		}
+// writeContainers writes the containers as the evaluation left them (image, args, env
+// with the added variables) into spec, a copy of the spec evaluated.
+func (e *evaluation) writeContainers(spec *corev1.PodSpec) {
+	for i := range e.containers {
+		c := &e.containers[i]
 		var image *string
 		var env *[]corev1.EnvVar
 		var args *[]string
-		switch ch.Container.List {
+		switch c.ref.List {
 		case InitContainers:
-			c := &spec.InitContainers[ch.Container.Index]
-			image, env, args = &c.Image, &c.Env, &c.Args
+			t := &spec.InitContainers[c.ref.Index]
+			image, env, args = &t.Image, &t.Env, &t.Args
 		case Containers:
-			c := &spec.Containers[ch.Container.Index]
-			image, env, args = &c.Image, &c.Env, &c.Args
+			t := &spec.Containers[c.ref.Index]
+			image, env, args = &t.Image, &t.Env, &t.Args
 		case EphemeralContainers:
-			c := &spec.EphemeralContainers[ch.Container.Index].EphemeralContainerCommon
-			image, env, args = &c.Image, &c.Env, &c.Args
+			t := &spec.EphemeralContainers[c.ref.Index].EphemeralContainerCommon
+			image, env, args = &t.Image, &t.Env, &t.Args
 		}
-		switch ch.Kind {
-		case SetImage:
-			*image = ch.To
-		case AddEnv:
-			*env = append(*env, corev1.EnvVar{Name: ch.EnvName, Value: ch.To})
-		case AddArg:
-			*args = append(*args, ch.To)
+		*image = c.image
+		*args = slices.Clone(c.args)
+		if len(c.addedEnv) > 0 {
+			*env = append(slices.Clone(c.env), c.addedEnv...)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
@@ -144,41 +145,110 @@ func Load(path string) (*Policy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read policy: %w", err)
 	}
-	p, err := Parse(data)
-	var le *LoadError
-	if errors.As(err, &le) {
-		le.Source = path
-	}
-	return p, err
+	return ParseFrom(path, data)
 }
 
 // Parse validates and compiles a policy file's content (YAML or JSON). All problems are
 // reported at once in a *LoadError.
-func Parse(data []byte) (*Policy, error) {
-	jsonData, err := yaml.YAMLToJSON(data)
+func Parse(data []byte) (*Policy, error) { return ParseFrom("", data) }
+
+// ParseFrom is Parse for the content of the file source, which the *LoadError names: the
+// one path by which every policy is loaded (Load, the server's reloads, the CLI).
+func ParseFrom(source string, data []byte) (*Policy, error) {
+	f, errs := decodeFile(data)
+	if f != nil {
+		p, verrs := compile(f)
+		if errs = append(errs, verrs...); len(errs) == 0 {
+			return p, nil
+		}
+	}
+	return nil, &LoadError{Source: source, Errs: errs}
+}
+
+// decodeFile decodes a policy file strictly, as the API server decodes objects
+// (sigs.k8s.io/json): every unknown or duplicate field is an error naming its path. The
+// File is nil when the content cannot be decoded at all.
+func decodeFile(data []byte) (*File, field.ErrorList) {
+	// YAMLToJSONStrict rejects a key set twice in a YAML mapping (naming its line), which
+	// the JSON conversion would otherwise drop silently.
+	jsonData, err := yaml.YAMLToJSONStrict(data)
 	if err != nil {
-		return nil, &LoadError{Errs: field.ErrorList{field.Invalid(nil, nil, "not YAML or JSON: "+err.Error())}}
+		return nil, field.ErrorList{field.Invalid(nil, nil, "not YAML or JSON: "+err.Error())}
 	}
-	var raw any
-	if err := json.Unmarshal(jsonData, &raw); err != nil {
-		return nil, &LoadError{Errs: field.ErrorList{field.Invalid(nil, nil, "not YAML or JSON: "+err.Error())}}
+	if trimmed := bytes.TrimSpace(jsonData); len(trimmed) == 0 || trimmed[0] != '{' {
+		return nil, field.ErrorList{field.Invalid(nil, nil, "a policy file must be a YAML or JSON object")}
 	}
-	if _, ok := raw.(map[string]any); !ok {
-		return nil, &LoadError{Errs: field.ErrorList{field.Invalid(nil, nil, "a policy file must be a YAML or JSON object")}}
-	}
-	errs := unknownFields(raw, reflect.TypeFor[File](), nil)
 	var f File
-	dec := json.NewDecoder(bytes.NewReader(jsonData))
-	if err := dec.Decode(&f); err != nil {
-		errs = append(errs, decodeError(err))
-		return nil, &LoadError{Errs: errs}
+	strict, err := sigsjson.UnmarshalStrict(jsonData, &f)
+	if err != nil {
+		return nil, field.ErrorList{decodeError(err)}
 	}
-	p, verrs := compile(&f)
-	errs = append(errs, verrs...)
-	if len(errs) > 0 {
-		return nil, &LoadError{Errs: errs}
+	var errs field.ErrorList
+	for _, serr := range strict {
+		errs = append(errs, strictError(serr))
 	}
-	return p, nil
+	return &f, errs
+}
+
+// strictError turns an unknown or duplicate field reported by sigs.k8s.io/json into a
+// field error on that field; an unknown field lists the known ones.
+func strictError(err error) *field.Error {
+	var fe sigsjson.FieldError
+	if !errors.As(err, &fe) {
+		return field.Invalid(nil, nil, err.Error())
+	}
+	if strings.Contains(err.Error(), "duplicate field") {
+		return &field.Error{Type: field.ErrorTypeDuplicate, Field: fe.FieldPath(), BadValue: "", Detail: "the field is set twice"}
+	}
+	detail := "unknown field"
+	if known := knownFields(fe.FieldPath()); len(known) > 0 {
+		detail += " (known: " + strings.Join(known, ", ") + ")"
+	}
+	return &field.Error{Type: field.ErrorTypeForbidden, Field: fe.FieldPath(), Detail: detail}
+}
+
+// knownFields lists the fields of the object that holds the field at path (such as
+// rewrite.rules[0].into): those the File type has there.
+func knownFields(path string) []string {
+	t := reflect.TypeFor[File]()
+	parts := strings.Split(path, ".")
+	for _, part := range parts[:len(parts)-1] {
+		name, index, _ := strings.Cut(part, "[")
+		f, ok := jsonField(t, name)
+		if !ok {
+			return nil
+		}
+		t = f
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if index != "" && (t.Kind() == reflect.Slice || t.Kind() == reflect.Map) {
+			t = t.Elem()
+		}
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	var names []string
+	for i := 0; i < t.NumField(); i++ {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// jsonField is the type of the field of struct t that JSON names name.
+func jsonField(t reflect.Type, name string) (reflect.Type, bool) {
+	if t.Kind() != reflect.Struct {
+		return nil, false
+	}
+	for i := 0; i < t.NumField(); i++ {
+		if n, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); n == name {
+			return t.Field(i).Type, true
+		}
+	}
+	return nil, false
 }
 
 // decodeError turns a JSON type error into a field error on the field it names.
@@ -203,85 +273,4 @@ func typeName(t reflect.Type) string {
 		return typeName(t.Elem())
 	}
 	return t.Kind().String()
-}
-
-// unknownFields walks the decoded document beside the Go type it decodes into and
-// reports every key the type has no field for, with its path.
-func unknownFields(v any, t reflect.Type, p *field.Path) field.ErrorList {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	var errs field.ErrorList
-	switch t.Kind() {
-	case reflect.Struct:
-		obj, ok := v.(map[string]any)
-		if !ok {
-			return nil // a type error, reported by the decoder
-		}
-		fields := jsonFields(t)
-		keys := make([]string, 0, len(obj))
-		for k := range obj {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			ft, known := fields[k]
-			if !known {
-				errs = append(errs, field.Forbidden(childPath(p, k), "unknown field (known: "+strings.Join(sortedKeys(fields), ", ")+")"))
-				continue
-			}
-			errs = append(errs, unknownFields(obj[k], ft, childPath(p, k))...)
-		}
-	case reflect.Slice:
-		list, ok := v.([]any)
-		if !ok {
-			return nil
-		}
-		for i, item := range list {
-			errs = append(errs, unknownFields(item, t.Elem(), p.Index(i))...)
-		}
-	case reflect.Map:
-		obj, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		keys := make([]string, 0, len(obj))
-		for k := range obj {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			errs = append(errs, unknownFields(obj[k], t.Elem(), p.Key(k))...)
-		}
-	}
-	return errs
-}
-
-func childPath(p *field.Path, name string) *field.Path {
-	if p == nil {
-		return field.NewPath(name)
-	}
-	return p.Child(name)
-}
-
-func jsonFields(t reflect.Type) map[string]reflect.Type {
-	out := make(map[string]reflect.Type, t.NumField())
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "" {
-			name = f.Name
-		}
-		out[name] = f.Type
-	}
-	return out
-}
-
-func sortedKeys(m map[string]reflect.Type) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -22,8 +22,8 @@ func TestLoadExamplePolicy(t *testing.T) {
 	if got := p.Mode(RuleImageRegistry, "legacy-billing"); got != ModeAudit {
 		t.Errorf("image-registry mode in legacy-billing = %q, want audit (override)", got)
 	}
-	if got := p.Mode(RuleImageRegistry, "kube-system"); got != "" {
-		t.Errorf("mode in excluded kube-system = %q, want none", got)
+	if got := p.Mode(RuleImageRegistry, "kube-system"); got != ModeOff {
+		t.Errorf("mode in excluded kube-system = %q, want off", got)
 	}
 }
 
@@ -37,7 +37,7 @@ func TestParseDefaults(t *testing.T) {
 			t.Errorf("default mode of %s = %q, want enforce", r, got)
 		}
 	}
-	if !p.allowEKSAddons || !p.eksAddonsToRegion || !p.injectRegion || !p.fixAutoscaler || !p.fixLBC {
+	if !p.allowEKSAddons || !p.eksAddonsToRegion || !p.injectRegion || !p.rules.fix(RuleClusterAutoscalerStaticInstanceList) || !p.rules.fix(RuleLBControllerWAFShield) {
 		t.Errorf("allowEKSAddons, eksAddonsToRegion, injectRegion and both fixes must default to true: %+v", p)
 	}
 	if p.addonRegistry != "590381155156.dkr.ecr.eu-south-1.amazonaws.com" {
@@ -77,6 +77,11 @@ func TestParseErrors(t *testing.T) {
 		{"an unknown top-level field", header + "region: us-west-2\nregistry: {}\n", []string{"registry: Forbidden: unknown field"}},
 		{"an unknown nested field names its path", header + "region: us-west-2\nrewrite:\n  rules:\n  - {from: docker.io, to: 111122223333.dkr.ecr.us-west-2.amazonaws.com/hub, into: x}\nregistries: {allowed: [111122223333.dkr.ecr.us-west-2.amazonaws.com]}\n",
 			[]string{"rewrite.rules[0].into: Forbidden: unknown field"}},
+		{"a duplicate field", header + "region: us-west-2\nregistries: {allowed: [111122223333.dkr.ecr.us-west-2.amazonaws.com]}\nrewrite: {eksAddonsToRegion: true, eksAddonsToRegion: false}\n",
+			[]string{`line 5: key "eksAddonsToRegion" already set in map`}},
+		{"a duplicate field in JSON", `{"apiVersion": "privateguard.io/v1alpha1", "kind": "Policy", "region": "us-west-2", "region": "us-east-1"}`,
+			[]string{`line 1: key "region" already set in map`}},
+		{"an unknown field lists the known ones", header + "region: us-west-2\nirsa: {injectRegions: true}\n", []string{"irsa.injectRegions: Forbidden: unknown field (known: injectRegion)"}},
 		{"an unknown mode", header + "region: us-west-2\nmode: dryrun\n", []string{`mode: Unsupported value: "dryrun": supported values: "enforce", "audit", "off"`}},
 		{"an unknown rule id", header + "region: us-west-2\nrules: {image-registries: {mode: audit}}\n", []string{`rules[image-registries]: Unsupported value: "image-registries"`}},
 		{"an unknown rule mode", header + "region: us-west-2\nrules: {image-registry: {mode: warn}}\n", []string{`rules[image-registry].mode: Unsupported value: "warn"`}},
@@ -140,7 +145,7 @@ func TestUnquotedOffIsOff(t *testing.T) {
 		t.Fatalf("YAML's unquoted off must load as the mode off: %v", err)
 	}
 	if p.Mode(RuleImageRewrite, "default") != ModeOff || p.Mode(RuleImageRegistry, "default") != ModeEnforce || p.Mode(RuleImageRegistry, "x") != ModeOff {
-		t.Errorf("modes: %v", p.modes)
+		t.Errorf("rule settings: %v", p.rules)
 	}
 	if _, err := Parse([]byte(header + "region: us-west-2\nmode: on\n")); err == nil || !strings.Contains(err.Error(), `mode: Unsupported value: "true": supported values: "enforce", "audit", "off"`) {
 		t.Errorf("mode: on (true) must be rejected naming the field, got %v", err)

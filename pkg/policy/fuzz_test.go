@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
 )
 
 // FuzzParse feeds arbitrary documents to the policy loader: it must return a policy or an
@@ -50,20 +51,17 @@ func FuzzRewrite(f *testing.F) {
 			RewriteRule{From: "docker.io/library/nginx", To: testECR})
 	})
 	f.Fuzz(func(t *testing.T, raw string) {
-		img, err := parseImage(raw)
-		if err != nil {
+		ic := p.classify(raw)
+		if ic.err != nil || ic.rewritten == "" {
 			return
 		}
-		to, ok := p.rewrite(img)
-		if !ok {
-			return
-		}
-		again, err := parseImage(to.String())
+		img := ic.img
+		to, err := parseImage(ic.rewritten)
 		if err != nil {
-			t.Fatalf("rewrite(%q) = %q, which does not parse: %v", raw, to, err)
+			t.Fatalf("rewrite(%q) = %q, which does not parse: %v", raw, ic.rewritten, err)
 		}
-		if again != to {
-			t.Fatalf("rewrite(%q) = %q, which parses back as %q", raw, to, again)
+		if to.String() != ic.rewritten {
+			t.Fatalf("rewrite(%q) = %q, which parses back as %q", raw, ic.rewritten, to)
 		}
 		if to.tag != img.tag || to.digest != img.digest {
 			t.Fatalf("rewrite(%q) = %q lost the tag or digest", raw, to)
@@ -71,7 +69,7 @@ func FuzzRewrite(f *testing.F) {
 		if !p.isAllowed(to.host, to.path) {
 			t.Fatalf("rewrite(%q) = %q, outside the allowed registries", raw, to)
 		}
-		if twice, ok := p.rewrite(to); ok {
+		if twice := p.classify(ic.rewritten).rewritten; twice != "" {
 			t.Fatalf("rewrite is not idempotent: %q → %q → %q", raw, to, twice)
 		}
 	})
@@ -82,12 +80,14 @@ func FuzzRewrite(f *testing.F) {
 func FuzzEvaluatePod(f *testing.F) {
 	dirs, _ := filepath.Glob("testdata/scenarios/*/input.yaml")
 	for _, path := range dirs {
-		var sc scenario
+		var sc struct {
+			Object json.RawMessage `json:"object"`
+		}
 		data, err := os.ReadFile(path)
 		if err != nil {
 			f.Fatal(err)
 		}
-		if err := yamlUnmarshal(data, &sc); err == nil {
+		if err := yaml.Unmarshal(data, &sc); err == nil {
 			f.Add([]byte(sc.Object), true, "default")
 		}
 	}
@@ -104,7 +104,7 @@ func FuzzEvaluatePod(f *testing.F) {
 		d := p.EvaluatePod(&pod, nil, facts)
 		p.ValidatePod(&pod, nil, facts)
 		d.Allowed()
-		after := mutated(&pod, d)
+		after := mutated(p, &pod, facts)
 		if again := p.MutatePod(after, nil, facts); len(again.Enforced()) != 0 {
 			t.Fatalf("a second mutation pass changes %q", summary(again))
 		}

@@ -80,9 +80,9 @@ func assertSummary(t *testing.T, d Decision, want ...string) {
 	}
 }
 
-// mutated is the pod after its enforced changes: what the mutating webhook's patch gives.
-func mutated(pod *corev1.Pod, d Decision) *corev1.Pod {
-	out := pod.DeepCopy()
-	ApplyChanges(&out.Spec, d.Changes)
+// mutated is the pod after its enforced changes (a CREATE): what the mutating webhook's
+// patch gives.
+func mutated(p *Policy, pod *corev1.Pod, facts Facts) *corev1.Pod {
+	out, _ := p.MutatedPod(pod, nil, facts)
 	return out
 }

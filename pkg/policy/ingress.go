@@ -21,14 +21,7 @@ const (
 // serves HTTPS must name its certificate, because the controller discovers certificates
 // from hosts through ACM, which a private cluster cannot reach.
 func (p *Policy) ValidateIngress(ing *networkingv1.Ingress, facts Facts) Decision {
-	if facts.Namespace == "" {
-		facts.Namespace = ing.Namespace
-	}
-	modes := p.modesFor(facts.Namespace)
-	if modes == nil {
-		return Decision{}
-	}
-	mode := modes.of(RuleALBCertificateDiscovery)
+	mode := p.Mode(RuleALBCertificateDiscovery, facts.Namespace)
 	if mode == ModeOff || !isALBIngress(ing) || strings.TrimSpace(ing.Annotations[ALBCertificateAnnotation]) != "" {
 		return Decision{}
 	}

@@ -49,6 +49,6 @@ func TestALBCertificateDiscovery(t *testing.T) {
 	t.Run("an excluded namespace is not judged", func(t *testing.T) {
 		ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: "kube-system"}, Spec: networkingv1.IngressSpec{IngressClassName: &alb, TLS: tls}}
 		p := testPolicy(t, func(f *File) { f.Exclude.Namespaces = []string{"kube-system"} })
-		assertSummary(t, p.ValidateIngress(ing, Facts{}))
+		assertSummary(t, p.ValidateIngress(ing, Facts{Namespace: ing.Namespace}))
 	})
 }

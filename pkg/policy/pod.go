@@ -2,13 +2,16 @@ package policy
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // Facts are what an adapter looked up about an object before asking the engine: the engine
 // itself makes no network call.
 type Facts struct {
-	// Namespace of the object (from the admission request when the object omits it).
+	// Namespace of the object. Required: the adapter sets it once, from the object or,
+	// when the object omits it, from the admission request (or the audit's default). The
+	// engine does not look at the object's own namespace.
 	Namespace string
 	// ServiceAccountIRSA is true when the pod's service account (spec.serviceAccountName,
 	// else default) has the eks.amazonaws.com/role-arn annotation.
@@ -54,33 +57,90 @@ func (p *Policy) EvaluatePod(pod, old *corev1.Pod, facts Facts) Decision {
 // and an UPDATE judges only the containers it adds or changes. The changes are reported,
 // never applied to the template.
 func (p *Policy) EvaluatePodTemplate(tmpl, old *corev1.PodTemplateSpec, path *field.Path, facts Facts) Decision {
-	modes := p.modesFor(facts.Namespace)
-	if modes == nil {
+	rules := p.settingsFor(facts.Namespace)
+	if rules == nil {
 		return Decision{}
 	}
 	var oldSpec *corev1.PodSpec
 	if old != nil {
 		oldSpec = &old.Spec
 	}
-	return p.evaluate(&tmpl.Spec, oldSpec, path.Child("spec"), modes, facts, mutate|validate, false)
+	return p.evaluate(&tmpl.Spec, oldSpec, path.Child("spec"), rules, facts, mutate|validate, false).d
+}
+
+// EvaluateWorkload judges a workload of kind k (RoleWorkload) by its pod template, as
+// EvaluatePodTemplate does; old is the object before an UPDATE, nil for CREATE. A
+// workload without a template (a ReplicationController may omit it) gets an empty
+// decision.
+func (p *Policy) EvaluateWorkload(k *Kind, obj, old runtime.Object, facts Facts) Decision {
+	tmpl := k.Template(obj)
+	if tmpl == nil {
+		return Decision{}
+	}
+	var oldTmpl *corev1.PodTemplateSpec
+	if old != nil {
+		oldTmpl = k.Template(old)
+	}
+	return p.EvaluatePodTemplate(tmpl, oldTmpl, k.TemplatePath, facts)
+}
+
+// NeedsServiceAccount reports whether judging a pod needs to know whether its service
+// account is IRSA, so that an adapter makes the lookup only then: never for a mirror pod
+// (skipped) or an UPDATE (env is immutable on a running pod, so sts-regional-endpoint
+// does not look at it), and not where sts-regional-endpoint is off. old is nil for CREATE.
+func (p *Policy) NeedsServiceAccount(pod, old *corev1.Pod, namespace string) bool {
+	if old != nil || isMirrorPod(pod) {
+		return false
+	}
+	return p.Mode(RuleSTSRegionalEndpoint, namespace) != ModeOff
+}
+
+// TemplateNeedsServiceAccount is NeedsServiceAccount for a workload's pod template in
+// namespace.
+func (p *Policy) TemplateNeedsServiceAccount(namespace string) bool {
+	return p.Mode(RuleSTSRegionalEndpoint, namespace) != ModeOff
+}
+
+// MutatedPod returns a copy of pod with the enforced changes of the mutating rules
+// applied, as the engine sees the result, and the decision: what the mutating webhook's
+// patch must turn the pod into. It is not on the admission path (the webhook answers with
+// the patch of Decision.Changes); tests and tools compare against it.
+func (p *Policy) MutatedPod(pod, old *corev1.Pod, facts Facts) (*corev1.Pod, Decision) {
+	out := pod.DeepCopy()
+	if isMirrorPod(pod) {
+		return out, Decision{}
+	}
+	rules := p.settingsFor(facts.Namespace)
+	if rules == nil {
+		return out, Decision{}
+	}
+	var oldSpec *corev1.PodSpec
+	if old != nil {
+		oldSpec = &old.Spec
+	}
+	e := p.evaluate(&pod.Spec, oldSpec, podSpecPath, rules, facts, mutate, old != nil)
+	e.writeContainers(&out.Spec)
+	return out, e.d
+}
+
+func isMirrorPod(pod *corev1.Pod) bool {
+	_, mirror := pod.Annotations[MirrorPodAnnotation]
+	return mirror
 }
 
 func (p *Policy) evaluatePod(pod, old *corev1.Pod, facts Facts, ph phase) Decision {
-	if _, mirror := pod.Annotations[MirrorPodAnnotation]; mirror {
+	if isMirrorPod(pod) {
 		return Decision{}
 	}
-	if facts.Namespace == "" {
-		facts.Namespace = pod.Namespace
-	}
-	modes := p.modesFor(facts.Namespace)
-	if modes == nil {
+	rules := p.settingsFor(facts.Namespace)
+	if rules == nil {
 		return Decision{}
 	}
 	var oldSpec *corev1.PodSpec
 	if old != nil {
 		oldSpec = &old.Spec
 	}
-	return p.evaluate(&pod.Spec, oldSpec, podSpecPath, modes, facts, ph, old != nil)
+	return p.evaluate(&pod.Spec, oldSpec, podSpecPath, rules, facts, ph, old != nil).d
 }
 
 var podSpecPath = field.NewPath("spec")
@@ -88,7 +148,7 @@ var podSpecPath = field.NewPath("spec")
 // evaluation is the state of one evaluation of a pod spec.
 type evaluation struct {
 	p          *Policy
-	modes      *ruleModes
+	rules      *ruleSettings
 	spec       *field.Path
 	containers []container
 	// podUpdate limits the rules to images: env and args of a running pod are immutable.
@@ -97,8 +157,8 @@ type evaluation struct {
 	d         Decision
 }
 
-func (p *Policy) evaluate(spec, old *corev1.PodSpec, specPath *field.Path, modes *ruleModes, facts Facts, ph phase, podUpdate bool) Decision {
-	e := evaluation{p: p, modes: modes, spec: specPath, containers: podContainers(spec), podUpdate: podUpdate}
+func (p *Policy) evaluate(spec, old *corev1.PodSpec, specPath *field.Path, rules *ruleSettings, facts Facts, ph phase, podUpdate bool) *evaluation {
+	e := &evaluation{p: p, rules: rules, spec: specPath, containers: podContainers(spec), podUpdate: podUpdate}
 	if old != nil {
 		markChanged(e.containers, podContainers(old), podUpdate)
 	}
@@ -109,11 +169,11 @@ func (p *Policy) evaluate(spec, old *corev1.PodSpec, specPath *field.Path, modes
 	if ph&validate != 0 {
 		e.validate()
 	}
-	return e.d
+	return e
 }
 
 func (e *evaluation) mutate() {
-	if m := e.modes.of(RuleImageRewrite); m != ModeOff {
+	if m := e.rules.mode(RuleImageRewrite); m != ModeOff {
 		for i := range e.containers {
 			if e.containers[i].judged {
 				e.rewriteImage(&e.containers[i], m)
@@ -143,7 +203,7 @@ func (e *evaluation) validate() {
 // eachIRSAContainer calls fn with sts-regional-endpoint's mode for every judged init and
 // regular container of an IRSA pod, unless the rule is off.
 func (e *evaluation) eachIRSAContainer(fn func(c *container, mode Mode)) {
-	m := e.modes.of(RuleSTSRegionalEndpoint)
+	m := e.rules.mode(RuleSTSRegionalEndpoint)
 	if m == ModeOff || !e.irsa {
 		return
 	}

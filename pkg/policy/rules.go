@@ -33,12 +33,19 @@ var Rules = [...]RuleID{
 	RuleALBCertificateDiscovery,
 }
 
+// ruleIndex maps each rule id to its position in Rules.
+var ruleIndex = func() map[RuleID]int {
+	m := make(map[RuleID]int, len(Rules))
+	for i, id := range Rules {
+		m[id] = i
+	}
+	return m
+}()
+
 // index gives the rule's position in Rules, or -1 for an unknown id.
 func (r RuleID) index() int {
-	for i, id := range Rules {
-		if id == r {
-			return i
-		}
+	if i, ok := ruleIndex[r]; ok {
+		return i
 	}
 	return -1
 }
@@ -58,10 +65,24 @@ const (
 
 func (m Mode) valid() bool { return m == ModeEnforce || m == ModeAudit || m == ModeOff }
 
-// ruleModes holds the effective mode of every rule, indexed like Rules.
-type ruleModes [len(Rules)]Mode
+// ruleSetting is how one rule acts in a namespace.
+type ruleSetting struct {
+	mode Mode
+	// fix lets the mutating webhook append an add-on's missing flags (the two add-on
+	// flag rules only).
+	fix bool
+}
 
-func (m *ruleModes) of(r RuleID) Mode { return m[r.index()] }
+// ruleSettings holds the setting of every rule, indexed like Rules: the policy's own,
+// and a copy per override.
+type ruleSettings [len(Rules)]ruleSetting
+
+func (s *ruleSettings) mode(r RuleID) Mode { return s[r.index()].mode }
+
+func (s *ruleSettings) fix(r RuleID) bool { return s[r.index()].fix }
+
+// fixable are the rules whose fix setting means something.
+var fixable = [...]RuleID{RuleClusterAutoscalerStaticInstanceList, RuleLBControllerWAFShield}
 
 // UnmarshalJSON reads a mode. YAML 1.1 reads an unquoted `off` as the boolean false, so
 // false is accepted as off: `mode: off` must mean what it says.

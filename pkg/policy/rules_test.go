@@ -191,7 +191,7 @@ func TestImageRewrite(t *testing.T) {
 				return
 			}
 			assertSummary(t, d, "change image-rewrite enforce spec.containers[0].image image "+quote(tt.image)+" → "+quote(tt.want))
-			after := mutated(pod, d)
+			after := mutated(p, pod, facts)
 			if again := p.MutatePod(after, nil, facts); len(again.Changes) != 0 {
 				t.Errorf("rewriting is not idempotent: %q", summary(again))
 			}
@@ -253,13 +253,14 @@ func TestSTSRegionalEndpoint(t *testing.T) {
 		pod := podOf(ctr("app", testECR+"/app:1"), ctr("side", testECR+"/side:1"))
 		pod.Spec.InitContainers = []corev1.Container{ctr("init", testECR+"/init:1")}
 		pod.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "debug", Image: testECR + "/debug:1"}}}
-		d := testPolicy(t, nil).EvaluatePod(pod, nil, irsa)
+		pol := testPolicy(t, nil)
+		d := pol.EvaluatePod(pod, nil, irsa)
 		var want []string
 		for _, p := range []string{"spec.initContainers[0].env", "spec.containers[0].env", "spec.containers[1].env"} {
 			want = append(want, injected(p)...)
 		}
 		assertSummary(t, d, want...)
-		after := mutated(pod, d)
+		after := mutated(pol, pod, irsa)
 		if got := after.Spec.Containers[1].Env; len(got) != 3 || got[0] != env("AWS_STS_REGIONAL_ENDPOINTS", "regional") {
 			t.Errorf("env after mutation = %+v", got)
 		}
@@ -356,7 +357,7 @@ func TestClusterAutoscalerStaticInstanceList(t *testing.T) {
 			d := p.EvaluatePod(pod, nil, facts)
 			assertSummary(t, d, tt.want...)
 			if tt.fix && len(tt.want) > 0 {
-				after := mutated(pod, d)
+				after := mutated(p, pod, facts)
 				if got := after.Spec.Containers[0].Args; got[len(got)-1] != "--aws-use-static-instance-list=true" {
 					t.Errorf("args after mutation = %q", got)
 				}
@@ -393,11 +394,12 @@ func TestLBControllerWAFShield(t *testing.T) {
 		c := ctr("controller", image)
 		c.Args = []string{"--cluster-name=prod", "--enable-waf=false"}
 		pod := podOf(c)
-		d := testPolicy(t, nil).EvaluatePod(pod, nil, facts)
+		pol := testPolicy(t, nil)
+		d := pol.EvaluatePod(pod, nil, facts)
 		assertSummary(t, d,
 			"change lb-controller-waf-shield enforce spec.containers[0].args arg --enable-shield=false",
 			"change lb-controller-waf-shield enforce spec.containers[0].args arg --enable-wafv2=false")
-		if got := mutated(pod, d).Spec.Containers[0].Args; strings.Join(got, " ") != "--cluster-name=prod --enable-waf=false --enable-shield=false --enable-wafv2=false" {
+		if got := mutated(pol, pod, facts).Spec.Containers[0].Args; strings.Join(got, " ") != "--cluster-name=prod --enable-waf=false --enable-shield=false --enable-wafv2=false" {
 			t.Errorf("args after mutation = %q", got)
 		}
 	})
@@ -448,7 +450,7 @@ func TestNamespaces(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run("namespace "+tt.ns, func(t *testing.T) {
-			assertSummary(t, p.EvaluatePod(pod(tt.ns), nil, Facts{}), tt.want...)
+			assertSummary(t, p.EvaluatePod(pod(tt.ns), nil, Facts{Namespace: tt.ns}), tt.want...)
 		})
 	}
 	t.Run("the request's namespace wins over an empty object namespace", func(t *testing.T) {
@@ -549,5 +551,17 @@ func TestDecisionJSON(t *testing.T) {
 	got, _ = d.Violations[0].MarshalJSON()
 	if !strings.HasPrefix(string(got), `{"rule":"image-registry","mode":"enforce","path":"spec.containers[1].image","image":"ghcr.io/x:1","message":"image \"ghcr.io/x:1\"`) {
 		t.Errorf("violation JSON = %s", got)
+	}
+}
+
+func TestMessagesCutLongValues(t *testing.T) {
+	long := "ghcr.io/acme/" + strings.Repeat("a", 1<<20) + ":1"
+	d := testPolicy(t, nil).EvaluatePod(podOf(ctr("app", long)), nil, Facts{Namespace: "default"})
+	if len(d.Violations) != 1 {
+		t.Fatalf("want one violation for a 1 MiB image, got %d", len(d.Violations))
+	}
+	msg := d.Violations[0].Message
+	if len(msg) > 1024 || !strings.Contains(msg, "more bytes)") || !strings.HasSuffix(msg, "[image-registry]") {
+		t.Errorf("message of %d bytes for a 1 MiB image, want it cut at %d characters of the image: %.300q", len(msg), maxQuoted, msg)
 	}
 }

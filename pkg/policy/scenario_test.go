@@ -1,4 +1,4 @@
-package policy
+package policy_test
 
 import (
 	"bytes"
@@ -8,34 +8,26 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/util/validation/field"
-	"sigs.k8s.io/yaml"
+
+	"github.com/privateguard/privateguard/pkg/policy"
+	"github.com/privateguard/privateguard/pkg/policy/policytest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden want.json files of testdata/scenarios")
 
-// scenario is testdata/scenarios/<case>/input.yaml: an object, the facts about it and the
-// policy (testdata/policies/<policy>.yaml) it is judged by.
-type scenario struct {
-	Description string          `json:"description"`
-	Policy      string          `json:"policy"`
-	IRSA        bool            `json:"irsa"`
-	Object      json.RawMessage `json:"object"`
-	Old         json.RawMessage `json:"old,omitempty"`
-}
-
 // scenarioResult is the golden want.json: the decision as a user sees it.
 type scenarioResult struct {
-	Description string      `json:"description"`
-	Allowed     bool        `json:"allowed"`
-	Changes     []Change    `json:"changes"`
-	Violations  []Violation `json:"violations"`
+	Description string             `json:"description"`
+	Allowed     bool               `json:"allowed"`
+	Changes     []policy.Change    `json:"changes"`
+	Violations  []policy.Violation `json:"violations"`
 	// WithoutMutation is the validating webhook's answer for a pod the mutating webhook
 	// did not see.
 	WithoutMutation *asIsResult `json:"withoutMutation,omitempty"`
@@ -47,45 +39,26 @@ type asIsResult struct {
 }
 
 func TestScenarios(t *testing.T) {
-	dirs, err := filepath.Glob("testdata/scenarios/*")
-	if err != nil || len(dirs) < 30 {
-		t.Fatalf("want at least 30 scenarios, found %d (%v)", len(dirs), err)
+	scenarios := policytest.Scenarios(t)
+	if len(scenarios) < 30 {
+		t.Fatalf("want at least 30 scenarios, found %d", len(scenarios))
 	}
-	policies := map[string]*Policy{}
-	for _, dir := range dirs {
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			var sc scenario
-			readYAML(t, filepath.Join(dir, "input.yaml"), &sc)
-			p, ok := policies[sc.Policy]
-			if !ok {
-				var err error
-				if p, err = Load(filepath.Join("testdata/policies", sc.Policy+".yaml")); err != nil {
-					t.Fatal(err)
-				}
-				policies[sc.Policy] = p
-			}
-			got := runScenario(t, p, &sc)
+	for _, sc := range scenarios {
+		t.Run(sc.Name, func(t *testing.T) {
+			got := runScenario(t, policytest.Policy(t, sc.Policy), &sc)
 			got.Description = sc.Description
-			compareGolden(t, filepath.Join(dir, "want.json"), got)
+			compareGolden(t, filepath.Join(sc.Dir, "want.json"), got)
 		})
 	}
 }
 
-func runScenario(t *testing.T, p *Policy, sc *scenario) scenarioResult {
-	var meta struct{ Kind string }
-	if err := json.Unmarshal(sc.Object, &meta); err != nil {
-		t.Fatal(err)
-	}
-	facts := Facts{ServiceAccountIRSA: sc.IRSA}
-	var d Decision
+func runScenario(t *testing.T, p *policy.Policy, sc *policytest.Scenario) scenarioResult {
+	facts := sc.Facts()
+	var d policy.Decision
 	var res scenarioResult
-	switch meta.Kind {
+	switch sc.Kind() {
 	case "Pod":
-		var pod, old *corev1.Pod
-		decode(t, sc.Object, &pod)
-		if sc.Old != nil {
-			decode(t, sc.Old, &old)
-		}
+		pod, old := policytest.Decode[corev1.Pod](t, sc.Object), policytest.Decode[corev1.Pod](t, sc.Old)
 		d = p.EvaluatePod(pod, old, facts)
 		asIs := p.ValidatePod(pod, old, facts)
 		res.WithoutMutation = &asIsResult{Allowed: asIs.Allowed(), Violations: []string{}}
@@ -94,70 +67,64 @@ func runScenario(t *testing.T, p *Policy, sc *scenario) scenarioResult {
 		}
 		checkMutationIsStable(t, p, pod, old, facts, d)
 	case "Deployment":
-		var dep *appsv1.Deployment
-		decode(t, sc.Object, &dep)
+		dep := policytest.Decode[appsv1.Deployment](t, sc.Object)
 		before := dep.DeepCopy()
-		d = p.EvaluatePodTemplate(&dep.Spec.Template, nil, field.NewPath("spec", "template"), facts)
+		d = p.EvaluateWorkload(policy.KindFor(appsv1.SchemeGroupVersion.WithKind("Deployment")), dep, nil, facts)
 		if !reflect.DeepEqual(before, dep) {
 			t.Error("a workload template must never be mutated")
 		}
 	case "CronJob":
-		var cj *batchv1.CronJob
-		decode(t, sc.Object, &cj)
-		d = p.EvaluatePodTemplate(&cj.Spec.JobTemplate.Spec.Template, nil, field.NewPath("spec", "jobTemplate", "spec", "template"), facts)
+		cj := policytest.Decode[batchv1.CronJob](t, sc.Object)
+		d = p.EvaluateWorkload(policy.KindFor(batchv1.SchemeGroupVersion.WithKind("CronJob")), cj, nil, facts)
 	case "Ingress":
-		var ing *networkingv1.Ingress
-		decode(t, sc.Object, &ing)
-		d = p.ValidateIngress(ing, facts)
+		d = p.ValidateIngress(policytest.Decode[networkingv1.Ingress](t, sc.Object), facts)
 	default:
-		t.Fatalf("scenario kind %q is not handled", meta.Kind)
+		t.Fatalf("scenario kind %q is not handled", sc.Kind())
 	}
 	res.Allowed, res.Changes, res.Violations = d.Allowed(), d.Changes, d.Violations
 	if res.Changes == nil {
-		res.Changes = []Change{}
+		res.Changes = []policy.Change{}
 	}
 	if res.Violations == nil {
-		res.Violations = []Violation{}
+		res.Violations = []policy.Violation{}
 	}
 	return res
 }
 
-// checkMutationIsStable asserts, for every scenario that changes a pod, that mutating the
-// mutated pod changes nothing, and that the validating webhook's verdict on the mutated
-// pod is the engine's verdict after mutation.
-func checkMutationIsStable(t *testing.T, p *Policy, pod, old *corev1.Pod, facts Facts, d Decision) {
+// checkMutationIsStable asserts, for every scenario pod, that the engine's mutated pod
+// agrees with its decision, that mutating the mutated pod changes nothing, and that the
+// validating webhook's verdict on the mutated pod is the engine's verdict after mutation.
+func checkMutationIsStable(t *testing.T, p *policy.Policy, pod, old *corev1.Pod, facts policy.Facts, d policy.Decision) {
 	t.Helper()
+	after, md := p.MutatedPod(pod, old, facts)
+	if !slices.Equal(lines(md.Changes, nil), lines(d.Changes, nil)) {
+		t.Errorf("MutatedPod's changes %q differ from EvaluatePod's %q", lines(md.Changes, nil), lines(d.Changes, nil))
+	}
 	if len(d.Enforced()) == 0 {
+		if !reflect.DeepEqual(after, pod) {
+			t.Error("MutatedPod changed a pod without enforced changes")
+		}
 		return
 	}
-	after := mutated(pod, d)
 	if again := p.MutatePod(after, old, facts); len(again.Enforced()) != 0 {
-		t.Errorf("mutation is not idempotent, a second pass changes %q", summary(Decision{Changes: again.Enforced()}))
+		t.Errorf("mutation is not idempotent, a second pass changes %q", lines(again.Enforced(), nil))
 	}
 	final := p.ValidatePod(after, old, facts)
-	if !reflect.DeepEqual(summary(Decision{Violations: final.Violations}), summary(Decision{Violations: d.Violations})) {
-		t.Errorf("the mutated pod validates to %q, the engine said %q", summary(final), summary(Decision{Violations: d.Violations}))
+	if got, want := lines(nil, final.Violations), lines(nil, d.Violations); !slices.Equal(got, want) {
+		t.Errorf("the mutated pod validates to %q, the engine said %q", got, want)
 	}
 }
 
-func readYAML(t *testing.T, path string, into any) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
+// lines is a decision as short lines: what the user would see, in order.
+func lines(changes []policy.Change, violations []policy.Violation) []string {
+	var out []string
+	for _, c := range changes {
+		out = append(out, fmt.Sprintf("change %s %s %s %s", c.Rule, c.Mode, c.Path, c.Description()))
 	}
-	if err := yamlUnmarshal(data, into); err != nil {
-		t.Fatalf("%s: %v", path, err)
+	for _, v := range violations {
+		out = append(out, fmt.Sprintf("%s %s %s", v.Rule, v.Mode, v.Path))
 	}
-}
-
-func decode(t *testing.T, data []byte, into any) {
-	t.Helper()
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(into); err != nil {
-		t.Fatalf("decode object: %v", err)
-	}
+	return out
 }
 
 func compareGolden(t *testing.T, path string, got any) {
@@ -181,5 +148,3 @@ func compareGolden(t *testing.T, path string, got any) {
 		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, data, want)
 	}
 }
-
-func yamlUnmarshal(data []byte, into any) error { return yaml.UnmarshalStrict(data, into) }

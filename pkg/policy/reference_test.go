@@ -151,19 +151,19 @@ func TestImageCache(t *testing.T) {
 	c := p.images
 	for i := 0; i < imageCacheSize+10; i++ {
 		raw := fmt.Sprintf("registry.example.com/app-%d:1", i)
-		if f := c.facts(raw); f.err != nil || f.img.String() != raw || f.rewritten != "" {
-			t.Fatalf("facts(%q) = %+v", raw, f)
+		if f := c.class(raw); f.err != nil || f.img.String() != raw || f.rewritten != "" {
+			t.Fatalf("class(%q) = %+v", raw, f)
 		}
 	}
 	if n := len(c.entries); n > imageCacheSize {
 		t.Errorf("cache holds %d entries, bound is %d", n, imageCacheSize)
 	}
 	for range 2 { // the second answer comes from the cache and must be the same
-		if f := c.facts("Nginx"); f.err == nil || !strings.Contains(f.err.Error(), "must be lowercase") {
-			t.Errorf("facts(Nginx) error = %v", f.err)
+		if f := c.class("Nginx"); f.err == nil || !strings.Contains(f.err.Error(), "must be lowercase") {
+			t.Errorf("class(Nginx) error = %v", f.err)
 		}
-		if f := c.facts("nginx:1.27"); f.rewritten != testECR+"/docker-hub/library/nginx:1.27" {
-			t.Errorf("facts(nginx:1.27) rewritten = %q", f.rewritten)
+		if f := c.class("nginx:1.27"); f.rewritten != testECR+"/docker-hub/library/nginx:1.27" {
+			t.Errorf("class(nginx:1.27) rewritten = %q", f.rewritten)
 		}
 	}
 }

@@ -10,30 +10,27 @@ import (
 // move to the region's add-on registry, other images to the mirror of the longest
 // matching rewrite rule.
 func (e *evaluation) rewriteImage(c *container, mode Mode) {
-	f := c.imageFacts(e.p.images)
-	if f.rewritten == "" {
+	ic := c.imageClass(e.p.images)
+	if ic.rewritten == "" {
 		return
 	}
-	e.addChange(c, RuleImageRewrite, mode, SetImage, c.path(e.spec).Child("image"), c.image, f.rewritten, "")
+	e.addChange(c, RuleImageRewrite, mode, SetImage, c.path(e.spec).Child("image"), c.image, ic.rewritten, "")
 	if mode == ModeEnforce {
-		c.image, c.facts = f.rewritten, nil
+		c.image, c.class = ic.rewritten, nil
 	}
 }
 
 // rewrite is the image's new home, if image-rewrite moves it. Images already allowed,
 // excluded and Marketplace images stay; the result is always allowed, so a second pass
 // changes nothing.
-func (p *Policy) rewrite(img image) (image, bool) {
-	if p.isMarketplace(img.host, img.path) || p.isAllowed(img.host, img.path) || p.isExcludedImage(img) {
+func (p *Policy) rewrite(ic *imageClass) (image, bool) {
+	img := ic.img
+	if ic.marketplace || ic.allowed || ic.excluded {
 		return image{}, false
 	}
-	if p.eksAddonsToRegion {
-		if ecr, ok := parseECRHost(img.host); ok && isAddonAccount(ecr.Account) && img.host != p.addonRegistry {
-			if to, err := img.withRepository(p.addonRegistry, img.path); err == nil {
-				return to, true
-			}
-			return image{}, false
-		}
+	if p.eksAddonsToRegion && ic.addon && img.host != p.addonRegistry {
+		to, err := img.withRepository(p.addonRegistry, img.path)
+		return to, err == nil
 	}
 	for _, r := range p.rewrites {
 		if !r.from.contains(img.host, img.path) {
@@ -51,10 +48,7 @@ func (p *Policy) rewrite(img image) (image, bool) {
 			return image{}, false
 		}
 		to, err := img.withRepository(r.to.host, newPath)
-		if err != nil {
-			return image{}, false
-		}
-		return to, true
+		return to, err == nil
 	}
 	return image{}, false
 }
@@ -63,62 +57,48 @@ func (p *Policy) rewrite(img image) (image, bool) {
 // marketplace-image, image-region and image-registry. A rule that is off leaves the image
 // to the next one. The field path is built only for a violation: most images pass.
 func (e *evaluation) checkImage(c *container) {
-	rule, mode, explanation := e.imageVerdict(c)
-	if rule == "" {
+	rule, mode, explanation := e.imageVerdict(c.imageClass(e.p.images))
+	if mode == ModeOff {
 		return
 	}
 	p := c.path(e.spec).Child("image")
 	e.addViolation(rule, mode, p, c.image, fmt.Sprintf("image %s (%s) %s [%s]", quote(c.image), p, explanation, rule))
 }
 
-// imageVerdict is the violation of the container's image, if any: the rule, its mode, and
-// what is wrong and how to fix it.
-func (e *evaluation) imageVerdict(c *container) (RuleID, Mode, string) {
-	registryMode := e.modes.of(RuleImageRegistry)
-	f := c.imageFacts(e.p.images)
-	img := f.img
+// imageVerdict is the image's classification judged by the rules' modes: the rule that
+// finds it at fault, its mode (ModeOff when none does), and what is wrong and how to fix
+// it.
+func (e *evaluation) imageVerdict(ic *imageClass) (RuleID, Mode, string) {
+	registryMode := e.rules.mode(RuleImageRegistry)
 	switch {
-	case f.err != nil:
-		if registryMode == ModeOff {
-			return "", "", ""
-		}
-		return RuleImageRegistry, registryMode, fmt.Sprintf("cannot be parsed: %v; use a valid image reference such as %s/app:1.0",
-			f.err, e.p.exampleRegistry())
-	case e.p.isExcludedImage(img):
-		return "", "", ""
+	case ic.err != nil:
+		return RuleImageRegistry, registryMode, fmt.Sprintf("cannot be parsed: %s; use a valid image reference such as %s/app:1.0",
+			truncate(ic.err.Error()), e.p.exampleRegistry())
+	case ic.excluded:
+		return "", ModeOff, ""
 	}
-	if m := e.modes.of(RuleMarketplaceImage); m != ModeOff && e.p.isMarketplace(img.host, img.path) {
+	if m := e.rules.mode(RuleMarketplaceImage); m != ModeOff && ic.marketplace {
 		return RuleMarketplaceImage, m, "is an AWS Marketplace image; metered Marketplace images cannot reach the AWS Marketplace Metering Service from a private cluster; use a non-metered edition mirrored into your own ECR"
 	}
-	if e.p.isAllowed(img.host, img.path) {
-		return "", "", ""
+	if ic.allowed {
+		return "", ModeOff, ""
 	}
-	ecr, isECR := parseECRHost(img.host)
-	if m := e.modes.of(RuleImageRegion); m != ModeOff && isECR && ecr.Region != e.p.region {
+	if m := e.rules.mode(RuleImageRegion); m != ModeOff && ic.otherRegion(e.p.region) {
 		return RuleImageRegion, m, fmt.Sprintf(
 			"is in the ECR registry of region %s, but the cluster runs in %s; a private cluster reaches ECR only in its own region through its VPC endpoints%s; replicate the repository to %s",
-			ecr.Region, e.p.region, dualStackNote(ecr), e.p.region)
-	}
-	if registryMode == ModeOff {
-		return "", "", ""
+			ic.ecr.Region, e.p.region, dualStackNote(ic), e.p.region)
 	}
 	return RuleImageRegistry, registryMode, fmt.Sprintf(
 		"is not in an allowed private registry (allowed: %s)%s; mirror it into ECR or add a rewrite rule",
-		e.p.allowedText, dualStackNoteFor(ecr, isECR))
-}
-
-func dualStackNoteFor(ecr ecrHost, isECR bool) string {
-	if !isECR {
-		return ""
-	}
-	return dualStackNote(ecr)
+		e.p.allowedText, dualStackNote(ic))
 }
 
 // dualStackNote explains why an ECR dual-stack host fails in a private cluster.
-func dualStackNote(ecr ecrHost) string {
-	if !ecr.DualStack {
+func dualStackNote(ic *imageClass) string {
+	if !ic.isECR || !ic.ecr.DualStack {
 		return ""
 	}
+	ecr := ic.ecr
 	endpoint := "dkr.ecr"
 	if ecr.FIPS {
 		endpoint = "dkr.ecr-fips"
@@ -135,4 +115,23 @@ func (p *Policy) exampleRegistry() string {
 	return p.addonRegistry
 }
 
-func quote(s string) string { return strconv.Quote(s) }
+// maxQuoted bounds a value quoted in a message: an image or value of a megabyte must
+// not come back as a megabyte of message.
+const maxQuoted = 256
+
+// truncate cuts s at maxQuoted characters, saying how much was left out.
+func truncate(s string) string {
+	if len(s) <= maxQuoted {
+		return s
+	}
+	cut := maxQuoted
+	for cut > 0 && !utf8RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("...(%d more bytes)", len(s)-cut)
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// quote is s, cut by truncate, in Go string syntax.
+func quote(s string) string { return strconv.Quote(truncate(s)) }
