@@ -11,17 +11,12 @@ import (
 	"github.com/privateguard/privateguard/pkg/serviceaccount"
 )
 
-// gatherFacts looks up what the engine needs to know beyond the object: its namespace
-// and, when sts-regional-endpoint will look at the pod (lookupIRSA, and the rule is on in
-// the namespace), whether its service account is IRSA. sas nil judges IRSA from the pod
-// alone (--service-accounts=false); so does a failed lookup (see the package doc).
-func gatherFacts(ctx context.Context, p *policy.Policy, sas serviceaccount.ServiceAccounts, namespace string, spec *corev1.PodSpec, lookupIRSA bool) policy.Facts {
-	facts := policy.Facts{Namespace: namespace}
-	if sas == nil || !lookupIRSA {
-		return facts
-	}
-	if mode := p.Mode(policy.RuleSTSRegionalEndpoint, namespace); mode == "" || mode == policy.ModeOff {
-		return facts // no network call for a rule that will not run
+// serviceAccountFact looks up whether the service account a pod of spec runs as, in
+// namespace, is IRSA. sas nil (--service-accounts=false) and a failed lookup both answer
+// false: IRSA is then judged from the pod alone (see the package doc).
+func serviceAccountFact(ctx context.Context, sas serviceaccount.ServiceAccounts, namespace string, spec *corev1.PodSpec) bool {
+	if sas == nil {
+		return false
 	}
 	name := serviceaccount.NameOf(spec)
 	irsa, err := sas.IsIRSA(ctx, namespace, name)
@@ -29,19 +24,32 @@ func gatherFacts(ctx context.Context, p *policy.Policy, sas serviceaccount.Servi
 		metrics.ServiceAccountLookupErrors.Inc()
 		logf.FromContext(ctx).Error(err, "service account lookup failed; judging IRSA from the pod's env alone",
 			keyServiceAccount, name)
-		return facts
+		return false
 	}
-	facts.ServiceAccountIRSA = irsa
+	return irsa
+}
+
+// gatherFacts is what the engine needs to know about the request's object beyond the
+// object itself: its namespace, set here once, and whether its service account is IRSA,
+// looked up only when the engine says it will look at it.
+func gatherFacts(ctx context.Context, r *review, sas serviceaccount.ServiceAccounts) policy.Facts {
+	facts := policy.Facts{Namespace: r.namespace}
+	switch r.kind.Role {
+	case policy.RolePod:
+		pod, old := r.obj.(*corev1.Pod), asPod(r.old)
+		if r.policy.NeedsServiceAccount(pod, old, r.namespace) {
+			facts.ServiceAccountIRSA = serviceAccountFact(ctx, sas, r.namespace, &pod.Spec)
+		}
+	case policy.RoleWorkload:
+		if tmpl := r.kind.Template(r.obj); tmpl != nil && r.policy.TemplateNeedsServiceAccount(r.namespace) {
+			facts.ServiceAccountIRSA = serviceAccountFact(ctx, sas, r.namespace, &tmpl.Spec)
+		}
+	}
 	return facts
 }
 
-// podNeedsIRSA reports whether the engine looks at a pod's service account: only on
-// CREATE (env is immutable on a running pod, so an UPDATE never injects or checks it),
-// and never for mirror pods, which the engine skips.
-func podNeedsIRSA(pod, old *corev1.Pod) bool {
-	if old != nil {
-		return false
-	}
-	_, mirror := pod.Annotations[policy.MirrorPodAnnotation]
-	return !mirror
+// asPod is obj as a pod, nil when obj is nil (a CREATE has no old object).
+func asPod(obj any) *corev1.Pod {
+	pod, _ := obj.(*corev1.Pod)
+	return pod
 }

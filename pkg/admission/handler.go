@@ -8,6 +8,9 @@ import (
 	"runtime/debug"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -43,19 +46,13 @@ func (m *Mutator) Handle(ctx context.Context, req admission.Request) admission.R
 }
 
 func (m *Mutator) mutate(ctx context.Context, req *admission.Request) admission.Response {
-	if err := checkRequest(req); err != nil {
-		return badRequest(ctx, err)
+	// Workloads and Ingresses are validated, never mutated.
+	r, resp := prepare(ctx, req, m.Policies, m.ServiceAccounts, (*policy.Kind).Mutated)
+	if r == nil {
+		return resp
 	}
-	if kind, _ := classify(req); kind != podKind {
-		return admission.Allowed("") // workloads and Ingresses are validated, never mutated
-	}
-	pod, old, err := decodePods(req)
-	if err != nil {
-		return badRequest(ctx, err)
-	}
-	p := m.Policies.Current()
-	facts := gatherFacts(ctx, p, m.ServiceAccounts, namespaceOf(pod.Namespace, req), &pod.Spec, podNeedsIRSA(pod, old))
-	d := p.MutatePod(pod, old, facts)
+	pod := r.obj.(*corev1.Pod)
+	d := r.policy.MutatePod(pod, asPod(r.old), r.facts)
 	return mutationResponse(ctx, &pod.Spec, d.Changes)
 }
 
@@ -77,43 +74,54 @@ func (v *Validator) Handle(ctx context.Context, req admission.Request) admission
 }
 
 func (v *Validator) validate(ctx context.Context, req *admission.Request) admission.Response {
-	if err := checkRequest(req); err != nil {
-		return badRequest(ctx, err)
+	r, resp := prepare(ctx, req, v.Policies, v.ServiceAccounts, (*policy.Kind).Validated)
+	if r == nil {
+		return resp
 	}
-	kind, w := classify(req)
 	var d policy.Decision
-	switch kind {
-	case podKind:
-		pod, old, err := decodePods(req)
-		if err != nil {
-			return badRequest(ctx, err)
-		}
-		p := v.Policies.Current()
-		facts := gatherFacts(ctx, p, v.ServiceAccounts, namespaceOf(pod.Namespace, req), &pod.Spec, podNeedsIRSA(pod, old))
-		d = p.ValidatePod(pod, old, facts)
-	case workloadKind:
-		ns, tmpl, old, err := w.decodeTemplates(req)
-		if err != nil {
-			return badRequest(ctx, err)
-		}
-		if tmpl == nil {
-			return admission.Allowed("") // a ReplicationController without a template
-		}
-		p := v.Policies.Current()
-		facts := gatherFacts(ctx, p, v.ServiceAccounts, namespaceOf(ns, req), &tmpl.Spec, true)
+	switch r.kind.Role {
+	case policy.RolePod:
+		d = r.policy.ValidatePod(r.obj.(*corev1.Pod), asPod(r.old), r.facts)
+	case policy.RoleWorkload:
 		// The changes are what the mutating webhook will do to the pods; the template
 		// itself is never patched.
-		d = p.EvaluatePodTemplate(tmpl, old, w.path, facts)
-	case ingressKind:
-		ing, err := decodeIngress(req)
-		if err != nil {
-			return badRequest(ctx, err)
-		}
-		d = v.Policies.Current().ValidateIngress(ing, policy.Facts{Namespace: namespaceOf(ing.Namespace, req)})
-	default:
-		return admission.Allowed("")
+		d = r.policy.EvaluateWorkload(r.kind, r.obj, r.old, r.facts)
+	case policy.RoleIngress:
+		d = r.policy.ValidateIngress(r.obj.(*networkingv1.Ingress), r.facts)
 	}
 	return validationResponse(ctx, d.Violations)
+}
+
+// review is a request ready for the engine: its kind, its decoded objects, the policy
+// in force (read once per request) and the facts about the object.
+type review struct {
+	kind      *policy.Kind
+	obj, old  runtime.Object // old is nil on CREATE
+	namespace string
+	policy    *policy.Policy
+	facts     policy.Facts
+}
+
+// prepare is what both webhooks do before judging: check the request, find its kind in
+// the engine's table, decode it and gather the facts. A nil review comes with the answer
+// to give instead: allowed, for a request the webhook does not look at (judged says which
+// kinds it does), or 400 for one that cannot be judged.
+func prepare(ctx context.Context, req *admission.Request, policies PolicySource, sas serviceaccount.ServiceAccounts,
+	judged func(*policy.Kind) bool) (*review, admission.Response) {
+	if err := checkRequest(req); err != nil {
+		return nil, badRequest(ctx, err)
+	}
+	k := kindOf(req)
+	if k == nil || !judged(k) {
+		return nil, admission.Allowed("")
+	}
+	obj, old, err := decodeObjects(req, k)
+	if err != nil {
+		return nil, badRequest(ctx, err)
+	}
+	r := &review{kind: k, obj: obj, old: old, namespace: namespaceOf(obj, req), policy: policies.Current()}
+	r.facts = gatherFacts(ctx, r, sas)
+	return r, admission.Response{}
 }
 
 // answer runs one webhook's judgement of a request, turns a panic into an error response

@@ -225,7 +225,7 @@ func TestHandlersAnswerTheFixtures(t *testing.T) {
 }
 
 // assertPatchIsTheEngineDecision checks that the patched object is exactly the request's
-// pod with the engine's enforced changes applied by policy.ApplyChanges.
+// pod as the engine mutates it (policy.MutatedPod).
 func assertPatchIsTheEngineDecision(t *testing.T, p *policy.Policy, sas *fakeServiceAccounts, req admission.Request, patched []byte) {
 	t.Helper()
 	var pod, old *corev1.Pod
@@ -241,9 +241,7 @@ func assertPatchIsTheEngineDecision(t *testing.T, p *policy.Policy, sas *fakeSer
 	}
 	ns := pod.Namespace
 	irsa, _ := sas.IsIRSA(context.Background(), ns, serviceaccount.NameOf(&pod.Spec))
-	d := p.MutatePod(pod, old, policy.Facts{Namespace: ns, ServiceAccountIRSA: irsa && old == nil})
-	want := pod.DeepCopy()
-	policy.ApplyChanges(&want.Spec, d.Changes)
+	want, _ := p.MutatedPod(pod, old, policy.Facts{Namespace: ns, ServiceAccountIRSA: irsa && old == nil})
 
 	var got corev1.Pod
 	if err := json.Unmarshal(patched, &got); err != nil {

@@ -11,17 +11,56 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 
 	"github.com/privateguard/privateguard/pkg/policy"
+	"github.com/privateguard/privateguard/pkg/policy/policytest"
 )
 
 // fieldPatchPath is the only shape of path a patch may touch: one field of one container,
 // never a whole container list.
 var fieldPatchPath = regexp.MustCompile(`^/spec/(initContainers|containers|ephemeralContainers)/[0-9]+/(image|env|env/-|args|args/-)$`)
 
-// TestPatchGivesTheEngineDecision applies the patch built from the engine's changes to
-// the original JSON of each scenario and compares the result with policy.ApplyChanges on
-// the typed pod; then checks that mutating again changes nothing and that the mutated pod
-// validates.
-func TestPatchGivesTheEngineDecision(t *testing.T) {
+// TestPatchGivesTheEngineMutatedPod feeds every pod of the engine's scenarios
+// (pkg/policy/testdata/scenarios) through the real patch builder, applies the patch to
+// the scenario's original JSON, and compares the result with the engine's own mutated pod
+// (policy.MutatedPod): the patch is the only reader of the engine's changes.
+func TestPatchGivesTheEngineMutatedPod(t *testing.T) {
+	pods := 0
+	for _, sc := range policytest.Scenarios(t) {
+		if sc.Kind() != "Pod" {
+			continue
+		}
+		pods++
+		t.Run(sc.Name, func(t *testing.T) {
+			p := policytest.Policy(t, sc.Policy)
+			pod, old := policytest.Decode[corev1.Pod](t, sc.Object), policytest.Decode[corev1.Pod](t, sc.Old)
+			want, d := p.MutatedPod(pod, old, sc.Facts())
+			ops, err := podPatch(&pod.Spec, d.Changes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(d.Enforced()) > 0 && len(ops) == 0 {
+				t.Errorf("no patch for %d enforced changes", len(d.Enforced()))
+			}
+			for _, op := range ops {
+				if !fieldPatchPath.MatchString(op.Path) {
+					t.Errorf("operation %s %s touches more than one container field", op.Operation, op.Path)
+				}
+			}
+			got := applyPatch(t, string(sc.Object), ops)
+			if !equality.Semantic.DeepEqual(want, got) {
+				t.Fatalf("patched pod differs from the engine's mutated pod (-engine +patched):\n%s", cmp.Diff(want, got))
+			}
+		})
+	}
+	if pods < 20 {
+		t.Errorf("only %d scenario pods; the patch must be checked on all of them", pods)
+	}
+}
+
+// TestPatchShapes checks the operations the patch builder chooses for the shapes of env
+// and args the scenarios do not all have (absent, null, empty, present), then that the
+// patched pod is the engine's mutated pod, that mutating again changes nothing and that
+// the mutated pod validates.
+func TestPatchShapes(t *testing.T) {
 	p := loadTestPolicy(t)
 	const ecr = "111122223333.dkr.ecr.us-west-2.amazonaws.com"
 	tests := []struct {
@@ -125,8 +164,7 @@ func TestPatchGivesTheEngineDecision(t *testing.T) {
 				}
 			}
 
-			want := pod.DeepCopy()
-			policy.ApplyChanges(&want.Spec, d.Changes)
+			want, _ := p.MutatedPod(pod, old, facts)
 			got := applyPatch(t, tt.pod, ops)
 			if !equality.Semantic.DeepEqual(want, got) {
 				t.Fatalf("patched pod differs from the engine's decision (-engine +patched):\n%s", cmp.Diff(want, got))

@@ -142,11 +142,17 @@ func init() {
 	AdmissionDuration.WithLabelValues(WebhookValidate)
 }
 
-// knownKinds are the kinds the webhooks are registered for.
-var knownKinds = map[string]bool{
-	"Pod": true, "Deployment": true, "StatefulSet": true, "DaemonSet": true, "ReplicaSet": true,
-	"Job": true, "CronJob": true, "ReplicationController": true, "Ingress": true,
-}
+// knownKinds are the kinds the webhooks are registered for: those of the engine's kinds
+// table that admission judges.
+var knownKinds = func() map[string]bool {
+	m := map[string]bool{}
+	for i := range policy.Kinds {
+		if k := &policy.Kinds[i]; k.Validated() {
+			m[k.GVK.Kind] = true
+		}
+	}
+	return m
+}()
 
 // KindLabel is kind as a label value: itself if known, else OtherLabel.
 func KindLabel(kind string) string {

@@ -27,7 +27,7 @@ var Testdata = func() string {
 // the policy (testdata/policies/<policy>.yaml) it is judged by.
 type Scenario struct {
 	// Name is the scenario's directory name; Dir the directory.
-	Name, Dir   string `json:"-"`
+	Name, Dir   string          `json:"-"`
 	Description string          `json:"description"`
 	Policy      string          `json:"policy"`
 	IRSA        bool            `json:"irsa"`
