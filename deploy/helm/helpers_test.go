@@ -116,3 +116,12 @@ func volume(t *testing.T, spec corev1.PodSpec, name string) corev1.Volume {
 
 // testCABundle is a base64 PEM certificate, as `base64 -w0 ca.crt` prints it.
 var testCABundle = base64.StdEncoding.EncodeToString([]byte("-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUY2FidW5kbGU=\n-----END CERTIFICATE-----\n"))
+
+// userTLSValues installs without cert-manager, with the user's TLS secret and CA bundle.
+var userTLSValues = `
+certManager:
+  enabled: false
+tls:
+  secretName: privateguard-user-tls
+  caBundle: ` + testCABundle + `
+`

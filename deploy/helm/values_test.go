@@ -25,13 +25,7 @@ func TestValueVariations(t *testing.T) {
 		{
 			name:    "without cert-manager the user's TLS secret and CA bundle are used",
 			release: defaultRelease,
-			values: withRegion(`
-certManager:
-  enabled: false
-tls:
-  secretName: privateguard-user-tls
-  caBundle: ` + testCABundle + `
-`),
+			values:  withRegion(userTLSValues),
 			check: func(t *testing.T, r *renderedChart) {
 				if got := append(r.ofKind("Certificate"), r.ofKind("Issuer")...); len(got) != 0 {
 					t.Errorf("cert-manager objects rendered without cert-manager: %v", got)
@@ -58,11 +52,7 @@ tls:
 		{
 			name:    "audit mode reaches the policy file and the NOTES",
 			release: defaultRelease,
-			values: `
-policy:
-  region: us-west-2
-  mode: audit
-`,
+			values:  withRegion("  mode: audit\n"),
 			check: func(t *testing.T, r *renderedChart) {
 				p := renderedPolicyOf(t, r, "privateguard-policy")
 				if p.Mode != "audit" {
@@ -76,11 +66,7 @@ policy:
 		{
 			name:    "mode off stays the string off in policy.yaml, not YAML's false",
 			release: defaultRelease,
-			values: `
-policy:
-  region: us-west-2
-  mode: "off"
-`,
+			values:  withRegion(`  mode: "off"` + "\n"),
 			check: func(t *testing.T, r *renderedChart) {
 				if p := renderedPolicyOf(t, r, "privateguard-policy"); p.Mode != "off" {
 					t.Errorf("policy mode = %q, want off", p.Mode)
