@@ -9,6 +9,9 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/privateguard/privateguard/pkg/policy"
 )
 
 // Rules of SPEC section 4: pods (and kubectl debug's ephemeral containers) are mutated and
@@ -142,6 +145,130 @@ func TestWebhookConfigurations(t *testing.T) {
 			if len(w.ClientConfig.CABundle) != 0 {
 				t.Errorf("%s has a caBundle although cert-manager injects it", w.Name)
 			}
+		}
+	})
+}
+
+// webhookResource is one resource or subresource a webhook rule sends, as
+// "group/version resource" ("v1 pods/ephemeralcontainers" for the core group).
+type webhookResource string
+
+func resourceOf(gv schema.GroupVersion, resource string) webhookResource {
+	return webhookResource(gv.String() + " " + resource)
+}
+
+// kindResources lists what the webhook of the kinds for which judged is true must
+// receive: each kind's resource and its subresources, at the kind's group and version.
+func kindResources(kinds []policy.Kind, judged func(*policy.Kind) bool) []webhookResource {
+	var want []webhookResource
+	for i := range kinds {
+		k := &kinds[i]
+		if !judged(k) {
+			continue
+		}
+		gv := k.GVK.GroupVersion()
+		want = append(want, resourceOf(gv, k.Resource))
+		for _, sub := range k.Subresources {
+			want = append(want, resourceOf(gv, k.Resource+"/"+sub))
+		}
+	}
+	return want
+}
+
+// ruleResources lists what rules send, each with the operations it is sent for.
+func ruleResources(rules []admissionregistrationv1.RuleWithOperations) map[webhookResource][]admissionregistrationv1.OperationType {
+	got := map[webhookResource][]admissionregistrationv1.OperationType{}
+	for _, r := range rules {
+		for _, group := range r.APIGroups {
+			for _, version := range r.APIVersions {
+				for _, resource := range r.Resources {
+					key := resourceOf(schema.GroupVersion{Group: group, Version: version}, resource)
+					got[key] = append(got[key], r.Operations...)
+				}
+			}
+		}
+	}
+	return got
+}
+
+// missingAndExtra compares what rules send with want.
+func missingAndExtra(rules []admissionregistrationv1.RuleWithOperations, want []webhookResource) (missing, extra []webhookResource) {
+	got := ruleResources(rules)
+	for _, w := range want {
+		if _, ok := got[w]; !ok {
+			missing = append(missing, w)
+		}
+	}
+	for g := range got {
+		if !slices.Contains(want, g) {
+			extra = append(extra, g)
+		}
+	}
+	slices.Sort(extra)
+	return missing, extra
+}
+
+// TestWebhookRulesAreTheEnginesKinds ties the chart's webhook rules to policy.Kinds, the
+// table the admission handlers route by: the mutating webhook receives exactly the kinds
+// the engine mutates and the validating webhook exactly those it validates, on CREATE and
+// UPDATE. A kind added to the table and not to the chart (or the reverse) fails here
+// instead of being silently never admitted.
+func TestWebhookRulesAreTheEnginesKinds(t *testing.T) {
+	r := mustRender(t, defaultRelease, withRegion(""))
+	var m admissionregistrationv1.MutatingWebhookConfiguration
+	var v admissionregistrationv1.ValidatingWebhookConfiguration
+	r.decode(t, "MutatingWebhookConfiguration", "privateguard", &m)
+	r.decode(t, "ValidatingWebhookConfiguration", "privateguard", &v)
+
+	if len(m.Webhooks) == 0 || len(v.Webhooks) == 0 {
+		t.Fatalf("chart renders %d mutating and %d validating webhooks, want at least one of each", len(m.Webhooks), len(v.Webhooks))
+	}
+	// Every webhook of a configuration receives the same kinds; they differ only in the
+	// namespaces they select and how they fail.
+	webhooks := map[string][]admissionregistrationv1.RuleWithOperations{}
+	for _, w := range m.Webhooks {
+		webhooks["mutating webhook "+w.Name] = w.Rules
+	}
+	for _, w := range v.Webhooks {
+		webhooks["validating webhook "+w.Name] = w.Rules
+	}
+	mutated := kindResources(policy.Kinds, (*policy.Kind).Mutated)
+	validated := kindResources(policy.Kinds, (*policy.Kind).Validated)
+	wantOps := []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update}
+
+	for name, rules := range webhooks {
+		t.Run(name, func(t *testing.T) {
+			want, what := validated, "validates"
+			if strings.HasPrefix(name, "mutating") {
+				want, what = mutated, "mutates"
+			}
+			missing, extra := missingAndExtra(rules, want)
+			for _, res := range missing {
+				t.Errorf("rules lack %s: policy.Kinds says the engine %s it", res, what)
+			}
+			for _, res := range extra {
+				t.Errorf("rules send %s: policy.Kinds says the engine never %s it", res, what)
+			}
+			for res, ops := range ruleResources(rules) {
+				ops = slices.Clone(ops)
+				slices.Sort(ops)
+				if !slices.Equal(ops, wantOps) {
+					t.Errorf("rules send %s on %v, want %v", res, ops, wantOps)
+				}
+			}
+		})
+	}
+
+	t.Run("a kind added to the table is named when the chart lacks it", func(t *testing.T) {
+		kinds := append(slices.Clone(policy.Kinds), policy.Kind{
+			GVK:      schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "ControllerRevision"},
+			Resource: "controllerrevisions", Role: policy.RoleWorkload,
+			Subresources: []string{"scale"},
+		})
+		missing, extra := missingAndExtra(v.Webhooks[0].Rules, kindResources(kinds, (*policy.Kind).Validated))
+		want := []webhookResource{"apps/v1 controllerrevisions", "apps/v1 controllerrevisions/scale"}
+		if !slices.Equal(missing, want) || len(extra) != 0 {
+			t.Errorf("missing %v extra %v, want missing %v", missing, extra, want)
 		}
 	})
 }
