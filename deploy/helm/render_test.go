@@ -60,7 +60,8 @@ func values(t *testing.T, snippet string) chartutil.Values {
 	return vals
 }
 
-// withRegion returns snippet with policy.region set, as every real install must.
+// withRegion returns snippet with policy.region set, as every real install must. Lines
+// of snippet indented by two spaces continue the policy map ("  mode: audit\n").
 func withRegion(snippet string) string {
 	return "policy:\n  region: " + testRegion + "\n" + snippet
 }

@@ -19,7 +19,7 @@ const schemaError = "values don't meet the specifications of the schema"
 func TestLintIsClean(t *testing.T) {
 	for name, snippet := range map[string]string{
 		"defaults":              withRegion(""),
-		"without cert-manager":  withRegion("certManager:\n  enabled: false\ntls:\n  secretName: privateguard-user-tls\n  caBundle: " + testCABundle + "\n"),
+		"without cert-manager":  withRegion(userTLSValues),
 		"with a ServiceMonitor": withRegion("metrics:\n  serviceMonitor:\n    enabled: true\n"),
 		"audit mode":            "policy:\n  region: eu-west-1\n  mode: audit\n",
 	} {
@@ -80,42 +80,42 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		},
 		{
 			name:   "unknown policy mode",
-			values: "policy:\n  region: us-west-2\n  mode: block\n",
+			values: withRegion("  mode: block\n"),
 			want:   []string{schemaError, "'/policy/mode'", "'enforce', 'audit', 'off'"},
 		},
 		{
 			name:   "unquoted off, which YAML reads as false",
-			values: "policy:\n  region: us-west-2\n  mode: off\n",
+			values: withRegion("  mode: off\n"),
 			want:   []string{schemaError, "'/policy/mode'"},
 		},
 		{
 			name:   "unknown rule id",
-			values: "policy:\n  region: us-west-2\n  rules:\n    image-registy: {mode: audit}\n",
+			values: withRegion("  rules:\n    image-registy: {mode: audit}\n"),
 			want:   []string{schemaError, "'/policy/rules'", "image-registy"},
 		},
 		{
 			name:   "unknown mode of one rule",
-			values: "policy:\n  region: us-west-2\n  rules:\n    image-region: {mode: warn}\n",
+			values: withRegion("  rules:\n    image-region: {mode: warn}\n"),
 			want:   []string{schemaError, "'/policy/rules/image-region/mode'"},
 		},
 		{
 			name:   "fix on a rule that has nothing to fix",
-			values: "policy:\n  region: us-west-2\n  rules:\n    image-registry: {fix: true}\n",
+			values: withRegion("  rules:\n    image-registry: {fix: true}\n"),
 			want:   []string{schemaError, "'/policy/rules/image-registry'", "fix"},
 		},
 		{
 			name:   "unknown policy field",
-			values: "policy:\n  region: us-west-2\n  registry:\n    allowed: [example.com]\n",
+			values: withRegion("  registry:\n    allowed: [example.com]\n"),
 			want:   []string{schemaError, "'/policy'", "registry"},
 		},
 		{
 			name:   "rewrite rule without a target",
-			values: "policy:\n  region: us-west-2\n  rewrite:\n    rules:\n      - from: docker.io\n",
+			values: withRegion("  rewrite:\n    rules:\n      - from: docker.io\n"),
 			want:   []string{schemaError, "'/policy/rewrite/rules/0'", "missing property 'to'"},
 		},
 		{
 			name:   "override without a mode",
-			values: "policy:\n  region: us-west-2\n  overrides:\n    - namespaces: [legacy]\n",
+			values: withRegion("  overrides:\n    - namespaces: [legacy]\n"),
 			want:   []string{schemaError, "'/policy/overrides/0'", "missing property 'mode'"},
 		},
 		{

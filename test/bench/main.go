@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/privateguard/privateguard/test/e2e/framework"
+	"github.com/privateguard/privateguard/test/framework"
 )
 
 type options struct {

@@ -18,7 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/privateguard/privateguard/test/e2e/framework"
+	"github.com/privateguard/privateguard/test/framework"
 )
 
 const (

@@ -21,7 +21,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/privateguard/privateguard/test/e2e/framework"
+	"github.com/privateguard/privateguard/test/framework"
 )
 
 func ctx(t *testing.T) context.Context {

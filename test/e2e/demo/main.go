@@ -20,7 +20,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/privateguard/privateguard/test/e2e/framework"
+	"github.com/privateguard/privateguard/test/framework"
 )
 
 func main() {

@@ -1,0 +1,31 @@
+package helm_test
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	rbacv1 "k8s.io/api/rbac/v1"
+)
+
+func TestRBACOnlyReadsServiceAccounts(t *testing.T) {
+	r := mustRender(t, defaultRelease, withRegion(""))
+	var role rbacv1.ClusterRole
+	r.decode(t, "ClusterRole", "privateguard", &role)
+	want := []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, Verbs: []string{"get", "list", "watch"}}}
+	if diff := cmp.Diff(want, role.Rules); diff != "" {
+		t.Errorf("ClusterRole rules (-want +got):\n%s", diff)
+	}
+	if len(r.ofKind("Role")) != 0 || len(r.ofKind("RoleBinding")) != 0 {
+		t.Errorf("chart renders extra namespaced RBAC: %v %v", r.ofKind("Role"), r.ofKind("RoleBinding"))
+	}
+
+	var binding rbacv1.ClusterRoleBinding
+	r.decode(t, "ClusterRoleBinding", "privateguard", &binding)
+	if binding.RoleRef != (rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "privateguard"}) {
+		t.Errorf("roleRef = %+v, want ClusterRole privateguard", binding.RoleRef)
+	}
+	wantSubjects := []rbacv1.Subject{{Kind: "ServiceAccount", Name: "privateguard", Namespace: "privateguard"}}
+	if diff := cmp.Diff(wantSubjects, binding.Subjects); diff != "" {
+		t.Errorf("subjects (-want +got):\n%s", diff)
+	}
+}
