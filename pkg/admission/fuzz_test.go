@@ -25,8 +25,8 @@ func FuzzHandlers(f *testing.F) {
 
 	p := staticPolicy{loadTestPolicy(f)}
 	sas := testServiceAccounts()
-	mutate := &admission.Webhook{Handler: &Mutator{Policies: p, ServiceAccounts: sas}}
-	validate := &admission.Webhook{Handler: &Validator{Policies: p, ServiceAccounts: sas}}
+	mutate := &admission.Webhook{Handler: &Mutator{Sources{Policies: p, ServiceAccounts: sas}}}
+	validate := &admission.Webhook{Handler: &Validator{Sources{Policies: p, ServiceAccounts: sas}}}
 
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for name, wh := range map[string]*admission.Webhook{"mutate": mutate, "validate": validate} {

@@ -28,15 +28,18 @@ type PolicySource interface {
 // errInternal is what a client is told of an internal error; the details are logged.
 var errInternal = errors.New("internal error in privateguard; see its logs")
 
-// Mutator answers POST /mutate: it patches pods with the changes of the mutating rules in
-// enforce mode and warns about those in audit mode. It never denies.
-type Mutator struct {
+// Sources are what both webhooks read besides the request.
+type Sources struct {
 	// Policies gives the policy in force.
 	Policies PolicySource
 	// ServiceAccounts says whether a pod's service account is IRSA. Nil judges IRSA from
 	// the pod alone (--service-accounts=false).
 	ServiceAccounts serviceaccount.ServiceAccounts
 }
+
+// Mutator answers POST /mutate: it patches pods with the changes of the mutating rules in
+// enforce mode and warns about those in audit mode. It never denies.
+type Mutator struct{ Sources }
 
 var _ admission.Handler = (*Mutator)(nil)
 
@@ -47,7 +50,7 @@ func (m *Mutator) Handle(ctx context.Context, req admission.Request) admission.R
 
 func (m *Mutator) mutate(ctx context.Context, req *admission.Request) admission.Response {
 	// Workloads and Ingresses are validated, never mutated.
-	r, resp := prepare(ctx, req, m.Policies, m.ServiceAccounts, (*policy.Kind).Mutated)
+	r, resp := m.prepare(ctx, req, (*policy.Kind).Mutated)
 	if r == nil {
 		return resp
 	}
@@ -58,13 +61,7 @@ func (m *Mutator) mutate(ctx context.Context, req *admission.Request) admission.
 
 // Validator answers POST /validate: it judges the final object and denies it when an
 // enforced rule finds a violation.
-type Validator struct {
-	// Policies gives the policy in force.
-	Policies PolicySource
-	// ServiceAccounts says whether a pod's service account is IRSA. Nil judges IRSA from
-	// the pod alone (--service-accounts=false).
-	ServiceAccounts serviceaccount.ServiceAccounts
-}
+type Validator struct{ Sources }
 
 var _ admission.Handler = (*Validator)(nil)
 
@@ -74,7 +71,7 @@ func (v *Validator) Handle(ctx context.Context, req admission.Request) admission
 }
 
 func (v *Validator) validate(ctx context.Context, req *admission.Request) admission.Response {
-	r, resp := prepare(ctx, req, v.Policies, v.ServiceAccounts, (*policy.Kind).Validated)
+	r, resp := v.prepare(ctx, req, (*policy.Kind).Validated)
 	if r == nil {
 		return resp
 	}
@@ -106,8 +103,7 @@ type review struct {
 // the engine's table, decode it and gather the facts. A nil review comes with the answer
 // to give instead: allowed, for a request the webhook does not look at (judged says which
 // kinds it does), or 400 for one that cannot be judged.
-func prepare(ctx context.Context, req *admission.Request, policies PolicySource, sas serviceaccount.ServiceAccounts,
-	judged func(*policy.Kind) bool) (*review, admission.Response) {
+func (s *Sources) prepare(ctx context.Context, req *admission.Request, judged func(*policy.Kind) bool) (*review, admission.Response) {
 	if err := checkRequest(req); err != nil {
 		return nil, badRequest(ctx, err)
 	}
@@ -119,8 +115,8 @@ func prepare(ctx context.Context, req *admission.Request, policies PolicySource,
 	if err != nil {
 		return nil, badRequest(ctx, err)
 	}
-	r := &review{kind: k, obj: obj, old: old, namespace: namespaceOf(obj, req), policy: policies.Current()}
-	r.facts = gatherFacts(ctx, r, sas)
+	r := &review{kind: k, obj: obj, old: old, namespace: namespaceOf(obj, req), policy: s.Policies.Current()}
+	r.facts = gatherFacts(ctx, r, s.ServiceAccounts)
 	return r, admission.Response{}
 }
 

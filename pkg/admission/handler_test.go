@@ -170,8 +170,8 @@ func mustGeneric(t *testing.T, data []byte) any {
 func TestHandlersAnswerTheFixtures(t *testing.T) {
 	p := staticPolicy{loadTestPolicy(t)}
 	sas := testServiceAccounts()
-	mutator := &Mutator{Policies: p, ServiceAccounts: sas}
-	validator := &Validator{Policies: p, ServiceAccounts: sas}
+	mutator := &Mutator{Sources{Policies: p, ServiceAccounts: sas}}
+	validator := &Validator{Sources{Policies: p, ServiceAccounts: sas}}
 
 	for _, fx := range loadFixtures(t) {
 		t.Run(fx.name, func(t *testing.T) {
@@ -257,8 +257,8 @@ func assertPatchIsTheEngineDecision(t *testing.T, p *policy.Policy, sas *fakeSer
 func TestDryRunGetsTheSameAnswer(t *testing.T) {
 	p := staticPolicy{loadTestPolicy(t)}
 	handlers := map[string]admission.Handler{
-		"mutate":   &Mutator{Policies: p, ServiceAccounts: testServiceAccounts()},
-		"validate": &Validator{Policies: p, ServiceAccounts: testServiceAccounts()},
+		"mutate":   &Mutator{Sources{Policies: p, ServiceAccounts: testServiceAccounts()}},
+		"validate": &Validator{Sources{Policies: p, ServiceAccounts: testServiceAccounts()}},
 	}
 	for _, fx := range loadFixtures(t) {
 		for name, h := range handlers {
@@ -339,8 +339,8 @@ func TestServiceAccountLookups(t *testing.T) {
 			if !tt.noSAs {
 				sas = tt.sas
 			}
-			mresp := (&Mutator{Policies: p, ServiceAccounts: sas}).Handle(context.Background(), fx.req)
-			vresp := (&Validator{Policies: p, ServiceAccounts: sas}).Handle(context.Background(), fx.req)
+			mresp := (&Mutator{Sources{Policies: p, ServiceAccounts: sas}}).Handle(context.Background(), fx.req)
+			vresp := (&Validator{Sources{Policies: p, ServiceAccounts: sas}}).Handle(context.Background(), fx.req)
 			if !tt.noSAs {
 				if diff := cmp.Diff(tt.wantLookups, tt.sas.calls()); diff != "" {
 					t.Errorf("lookups (-want +got):\n%s", diff)
@@ -398,8 +398,8 @@ func TestRequestsThatCannotBeJudged(t *testing.T) {
 			req.Object.Raw = append([]byte(nil), base.Object.Raw...)
 			tt.edit(&req)
 			for name, h := range map[string]admission.Handler{
-				"mutate":   &Mutator{Policies: p},
-				"validate": &Validator{Policies: p},
+				"mutate":   &Mutator{Sources{Policies: p}},
+				"validate": &Validator{Sources{Policies: p}},
 			} {
 				resp := h.Handle(context.Background(), req)
 				if resp.Allowed || resp.Result == nil || resp.Result.Code != http.StatusBadRequest {
@@ -422,8 +422,8 @@ func (panickingPolicy) Current() *policy.Policy { panic("boom") }
 func TestAPanicIsAnsweredWith500(t *testing.T) {
 	fx := fixtureNamed(t, "pod-create-enforce")
 	for name, h := range map[string]admission.Handler{
-		"mutate":   &Mutator{Policies: panickingPolicy{}},
-		"validate": &Validator{Policies: panickingPolicy{}},
+		"mutate":   &Mutator{Sources{Policies: panickingPolicy{}}},
+		"validate": &Validator{Sources{Policies: panickingPolicy{}}},
 	} {
 		t.Run("/"+name+" answers a panic with 500 and no details", func(t *testing.T) {
 			resp := h.Handle(context.Background(), fx.req)

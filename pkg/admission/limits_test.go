@@ -41,8 +41,8 @@ func bigPodRequest(t testing.TB, namespace, registry string, n int) admission.Re
 
 func TestAPodWithAThousandContainers(t *testing.T) {
 	p := staticPolicy{loadTestPolicy(t)}
-	validator := &Validator{Policies: p}
-	mutator := &Mutator{Policies: p}
+	validator := &Validator{Sources{Policies: p}}
+	mutator := &Mutator{Sources{Policies: p}}
 
 	t.Run("enforced: denied with twenty violations listed and the rest counted", func(t *testing.T) {
 		resp := validator.Handle(context.Background(), bigPodRequest(t, "team-a", "ghcr.io", 1000))
@@ -87,9 +87,9 @@ func BenchmarkHandlers(b *testing.B) {
 		h       admission.Handler
 		fixture string
 	}{
-		{"mutate a pod", &Mutator{Policies: p, ServiceAccounts: sas}, "pod-create-enforce"},
-		{"validate a pod", &Validator{Policies: p, ServiceAccounts: sas}, "pod-create-enforce"},
-		{"validate a deployment", &Validator{Policies: p, ServiceAccounts: sas}, "deployment-create-enforce"},
+		{"mutate a pod", &Mutator{Sources{Policies: p, ServiceAccounts: sas}}, "pod-create-enforce"},
+		{"validate a pod", &Validator{Sources{Policies: p, ServiceAccounts: sas}}, "pod-create-enforce"},
+		{"validate a deployment", &Validator{Sources{Policies: p, ServiceAccounts: sas}}, "deployment-create-enforce"},
 	}
 	fixtures := loadFixtures(b)
 	for _, bench := range handlers {

@@ -49,10 +49,9 @@ const OtherLabel = "other"
 
 var (
 	// AdmissionRequests counts admission requests by webhook, kind, operation and result.
-	AdmissionRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "privateguard_admission_requests_total",
-		Help: "Admission requests answered, by webhook (mutate, validate), kind, operation and result (allowed, warned, patched, denied, error).",
-	}, []string{"webhook", "kind", "operation", "result"})
+	AdmissionRequests = counterVec("privateguard_admission_requests_total",
+		"Admission requests answered, by webhook (mutate, validate), kind, operation and result (allowed, warned, patched, denied, error).",
+		"webhook", "kind", "operation", "result")
 
 	// AdmissionDuration is the time spent judging one admission request, decoding
 	// included, by webhook.
@@ -66,29 +65,25 @@ var (
 
 	// Violations counts violations found by the validating webhook, by rule and mode
 	// (enforce: denied; audit: warned).
-	Violations = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "privateguard_violations_total",
-		Help: "Violations found by the validating webhook, by rule and mode (enforce: denied, audit: allowed with a warning).",
-	}, []string{"rule", "mode"})
+	Violations = counterVec("privateguard_violations_total",
+		"Violations found by the validating webhook, by rule and mode (enforce: denied, audit: allowed with a warning).",
+		"rule", "mode")
 
 	// Mutations counts changes applied by the mutating webhook, by rule.
-	Mutations = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "privateguard_mutations_total",
-		Help: "Changes applied by the mutating webhook (one per image rewritten, variable or argument added), by rule.",
-	}, []string{"rule"})
+	Mutations = counterVec("privateguard_mutations_total",
+		"Changes applied by the mutating webhook (one per image rewritten, variable or argument added), by rule.",
+		"rule")
 
 	// AuditedMutations counts changes the mutating webhook would have applied if the rule
 	// were enforced, by rule: what switching an audit rule to enforce would change.
-	AuditedMutations = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "privateguard_audited_mutations_total",
-		Help: "Changes the mutating webhook would apply if the rule were in enforce mode (the rule is in audit mode), by rule.",
-	}, []string{"rule"})
+	AuditedMutations = counterVec("privateguard_audited_mutations_total",
+		"Changes the mutating webhook would apply if the rule were in enforce mode (the rule is in audit mode), by rule.",
+		"rule")
 
 	// ConfigReloads counts reloads of the policy file, by result (success, error).
-	ConfigReloads = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "privateguard_config_reloads_total",
-		Help: "Reloads of the policy file after it changed, by result (success: now in force; error: rejected, the last good policy stays).",
-	}, []string{"result"})
+	ConfigReloads = counterVec("privateguard_config_reloads_total",
+		"Reloads of the policy file after it changed, by result (success: now in force; error: rejected, the last good policy stays).",
+		"result")
 
 	// ServiceAccountLookupErrors counts service-account lookups that failed (not
 	// "not found": an error). The pod is then judged from its own env.
@@ -97,6 +92,11 @@ var (
 		Help: "Service-account lookups that failed; such pods are judged IRSA from their own env only.",
 	})
 )
+
+// counterVec is a counter of privateguard's with its labels.
+func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+}
 
 // mutatingRules are the rules that can produce changes.
 var mutatingRules = []policy.RuleID{

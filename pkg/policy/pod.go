@@ -34,7 +34,7 @@ const (
 // (audit). old is the pod before an UPDATE, nil for CREATE: an UPDATE only rewrites the
 // images it changes, and never touches env or args (immutable on a running pod).
 func (p *Policy) MutatePod(pod, old *corev1.Pod, facts Facts) Decision {
-	return p.evaluatePod(pod, old, facts, mutate)
+	return p.evaluatePod(pod, old, facts, mutate).decision()
 }
 
 // ValidatePod judges pod as it is: the validating webhook's re-check of the final object,
@@ -42,13 +42,13 @@ func (p *Policy) MutatePod(pod, old *corev1.Pod, facts Facts) Decision {
 // the images the update changes are judged, so label and status updates of running pods
 // keep working.
 func (p *Policy) ValidatePod(pod, old *corev1.Pod, facts Facts) Decision {
-	return p.evaluatePod(pod, old, facts, validate)
+	return p.evaluatePod(pod, old, facts, validate).decision()
 }
 
 // EvaluatePod applies the mutating rules, then judges the mutated pod: what admission
 // answers end to end. The violations are those left after mutation.
 func (p *Policy) EvaluatePod(pod, old *corev1.Pod, facts Facts) Decision {
-	return p.evaluatePod(pod, old, facts, mutate|validate)
+	return p.evaluatePod(pod, old, facts, mutate|validate).decision()
 }
 
 // EvaluatePodTemplate judges a workload's pod template as its pods would be after
@@ -57,15 +57,11 @@ func (p *Policy) EvaluatePod(pod, old *corev1.Pod, facts Facts) Decision {
 // and an UPDATE judges only the containers it adds or changes. The changes are reported,
 // never applied to the template.
 func (p *Policy) EvaluatePodTemplate(tmpl, old *corev1.PodTemplateSpec, path *field.Path, facts Facts) Decision {
-	rules := p.settingsFor(facts.Namespace)
-	if rules == nil {
-		return Decision{}
-	}
 	var oldSpec *corev1.PodSpec
 	if old != nil {
 		oldSpec = &old.Spec
 	}
-	return p.evaluate(&tmpl.Spec, oldSpec, path.Child("spec"), rules, facts, mutate|validate, false).d
+	return p.evaluate(&tmpl.Spec, oldSpec, path.Child("spec"), facts, mutate|validate, false).decision()
 }
 
 // EvaluateWorkload judges a workload of kind k (RoleWorkload) by its pod template, as
@@ -107,20 +103,11 @@ func (p *Policy) TemplateNeedsServiceAccount(namespace string) bool {
 // the patch of Decision.Changes); tests and tools compare against it.
 func (p *Policy) MutatedPod(pod, old *corev1.Pod, facts Facts) (*corev1.Pod, Decision) {
 	out := pod.DeepCopy()
-	if isMirrorPod(pod) {
-		return out, Decision{}
+	e := p.evaluatePod(pod, old, facts, mutate)
+	if e != nil {
+		e.writeContainers(&out.Spec)
 	}
-	rules := p.settingsFor(facts.Namespace)
-	if rules == nil {
-		return out, Decision{}
-	}
-	var oldSpec *corev1.PodSpec
-	if old != nil {
-		oldSpec = &old.Spec
-	}
-	e := p.evaluate(&pod.Spec, oldSpec, podSpecPath, rules, facts, mutate, old != nil)
-	e.writeContainers(&out.Spec)
-	return out, e.d
+	return out, e.decision()
 }
 
 func isMirrorPod(pod *corev1.Pod) bool {
@@ -128,22 +115,27 @@ func isMirrorPod(pod *corev1.Pod) bool {
 	return mirror
 }
 
-func (p *Policy) evaluatePod(pod, old *corev1.Pod, facts Facts, ph phase) Decision {
+// evaluatePod evaluates a pod, or returns nil for a mirror pod.
+func (p *Policy) evaluatePod(pod, old *corev1.Pod, facts Facts, ph phase) *evaluation {
 	if isMirrorPod(pod) {
-		return Decision{}
-	}
-	rules := p.settingsFor(facts.Namespace)
-	if rules == nil {
-		return Decision{}
+		return nil
 	}
 	var oldSpec *corev1.PodSpec
 	if old != nil {
 		oldSpec = &old.Spec
 	}
-	return p.evaluate(&pod.Spec, oldSpec, podSpecPath, rules, facts, ph, old != nil).d
+	return p.evaluate(&pod.Spec, oldSpec, podSpecPath, facts, ph, old != nil)
 }
 
 var podSpecPath = field.NewPath("spec")
+
+// decision is the evaluation's decision; nothing for a pod not evaluated.
+func (e *evaluation) decision() Decision {
+	if e == nil {
+		return Decision{}
+	}
+	return e.d
+}
 
 // evaluation is the state of one evaluation of a pod spec.
 type evaluation struct {
@@ -157,7 +149,12 @@ type evaluation struct {
 	d         Decision
 }
 
-func (p *Policy) evaluate(spec, old *corev1.PodSpec, specPath *field.Path, rules *ruleSettings, facts Facts, ph phase, podUpdate bool) *evaluation {
+// evaluate runs the phases of ph on spec, or returns nil when the namespace is excluded.
+func (p *Policy) evaluate(spec, old *corev1.PodSpec, specPath *field.Path, facts Facts, ph phase, podUpdate bool) *evaluation {
+	rules := p.settingsFor(facts.Namespace)
+	if rules == nil {
+		return nil
+	}
 	e := &evaluation{p: p, rules: rules, spec: specPath, containers: podContainers(spec), podUpdate: podUpdate}
 	if old != nil {
 		markChanged(e.containers, podContainers(old), podUpdate)

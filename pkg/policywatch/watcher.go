@@ -16,7 +16,6 @@ package policywatch
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -123,13 +122,9 @@ func (w *Watcher) check() {
 	w.log.Info("policy reloaded", "path", w.path, "region", p.Region())
 }
 
-// parse compiles the file's content and names the file in the error.
+// parse compiles the file's content, by the same path as policy.Load.
 func (w *Watcher) parse(data []byte) (*policy.Policy, error) {
-	p, err := policy.Parse(data)
-	var le *policy.LoadError
-	if errors.As(err, &le) {
-		le.Source = w.path
-	}
+	p, err := policy.ParseFrom(w.path, data)
 	if err != nil {
 		return nil, fmt.Errorf("load policy: %w", err)
 	}

@@ -103,9 +103,9 @@ func Run(ctx context.Context, o Options) error {
 		TLSOpts: []func(*tls.Config){tlsSettings(o.EnableHTTP2, certs.GetCertificate)},
 	})
 	hooks.Register(MutatePath, admissionEndpoint(metrics.WebhookMutate,
-		&padmission.Mutator{Policies: policies, ServiceAccounts: sas}, log.WithName(metrics.WebhookMutate)))
+		&padmission.Mutator{Sources: padmission.Sources{Policies: policies, ServiceAccounts: sas}}, log.WithName(metrics.WebhookMutate)))
 	hooks.Register(ValidatePath, admissionEndpoint(metrics.WebhookValidate,
-		&padmission.Validator{Policies: policies, ServiceAccounts: sas}, log.WithName(metrics.WebhookValidate)))
+		&padmission.Validator{Sources: padmission.Sources{Policies: policies, ServiceAccounts: sas}}, log.WithName(metrics.WebhookValidate)))
 	ready["webhook"] = hooks.StartedChecker()
 	runnables = append(runnables, policies.Start, certs.Start, hooks.Start)
 
