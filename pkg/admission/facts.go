@@ -38,11 +38,11 @@ func gatherFacts(ctx context.Context, r *review, sas serviceaccount.ServiceAccou
 	case policy.RolePod:
 		pod, old := r.obj.(*corev1.Pod), asPod(r.old)
 		if r.policy.NeedsServiceAccount(pod, old, r.namespace) {
-			facts.ServiceAccountIRSA = serviceAccountFact(ctx, sas, r.namespace, &pod.Spec)
+			facts.ServiceAccountIRSA = policy.IRSAOf(serviceAccountFact(ctx, sas, r.namespace, &pod.Spec))
 		}
 	case policy.RoleWorkload:
 		if tmpl := r.kind.Template(r.obj); tmpl != nil && r.policy.TemplateNeedsServiceAccount(r.namespace) {
-			facts.ServiceAccountIRSA = serviceAccountFact(ctx, sas, r.namespace, &tmpl.Spec)
+			facts.ServiceAccountIRSA = policy.IRSAOf(serviceAccountFact(ctx, sas, r.namespace, &tmpl.Spec))
 		}
 	}
 	return facts

@@ -241,7 +241,7 @@ func assertPatchIsTheEngineDecision(t *testing.T, p *policy.Policy, sas *fakeSer
 	}
 	ns := pod.Namespace
 	irsa, _ := sas.IsIRSA(context.Background(), ns, serviceaccount.NameOf(&pod.Spec))
-	want, _ := p.MutatedPod(pod, old, policy.Facts{Namespace: ns, ServiceAccountIRSA: irsa && old == nil})
+	want, _ := p.MutatedPod(pod, old, policy.Facts{Namespace: ns, ServiceAccountIRSA: policy.IRSAOf(irsa && old == nil)})
 
 	var got corev1.Pod
 	if err := json.Unmarshal(patched, &got); err != nil {

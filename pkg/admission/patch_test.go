@@ -149,7 +149,7 @@ func TestPatchShapes(t *testing.T) {
 			if tt.old != "" {
 				old = decodePodJSON(t, tt.old)
 			}
-			facts := policy.Facts{Namespace: pod.Namespace, ServiceAccountIRSA: tt.irsa}
+			facts := policy.Facts{Namespace: pod.Namespace, ServiceAccountIRSA: policy.IRSAOf(tt.irsa)}
 			d := p.MutatePod(pod, old, facts)
 			ops, err := podPatch(&pod.Spec, d.Changes)
 			if err != nil {

@@ -123,7 +123,7 @@ func (j *judge) facts(owner metav1.Object, spec *corev1.PodSpec) policy.Facts {
 	if sa == "" {
 		sa = "default"
 	}
-	return policy.Facts{Namespace: ns, ServiceAccountIRSA: j.irsa[serviceAccountKey{ns, sa}]}
+	return policy.Facts{Namespace: ns, ServiceAccountIRSA: policy.IRSAOf(j.irsa[serviceAccountKey{ns, sa}])}
 }
 
 func (j *judge) namespaceOf(obj metav1.Object) string {

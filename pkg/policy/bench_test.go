@@ -30,7 +30,7 @@ func benchPod(n, envs int) *corev1.Pod {
 func benchmarkPod(b *testing.B, n, envs int) {
 	p := testPolicy(b, nil)
 	pod := benchPod(n, envs)
-	facts := Facts{Namespace: "default", ServiceAccountIRSA: true}
+	facts := Facts{Namespace: "default", ServiceAccountIRSA: IRSAYes}
 	b.Run("mutate", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -63,7 +63,7 @@ func BenchmarkWorkloadTemplate(b *testing.B) {
 	p := testPolicy(b, nil)
 	tmpl := &corev1.PodTemplateSpec{Spec: benchPod(3, 20).Spec}
 	path := field.NewPath("spec", "template")
-	facts := Facts{Namespace: "default", ServiceAccountIRSA: true}
+	facts := Facts{Namespace: "default", ServiceAccountIRSA: IRSAYes}
 	b.ReportAllocs()
 	for b.Loop() {
 		p.EvaluatePodTemplate(tmpl, nil, path, facts)

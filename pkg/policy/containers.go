@@ -20,6 +20,8 @@ type container struct {
 	// addedEnv are the variables the mutation appends to env, kept apart so that a
 	// container with many variables is not copied.
 	addedEnv []corev1.EnvVar
+	// envFrom: the container takes variables from ConfigMaps or Secrets.
+	envFrom bool
 	// judged is false for a container an UPDATE leaves as it was: it is not checked.
 	judged bool
 
@@ -85,7 +87,7 @@ func podContainers(spec *corev1.PodSpec) []container {
 		e := &spec.EphemeralContainers[i].EphemeralContainerCommon
 		out = append(out, container{
 			ref: ContainerRef{EphemeralContainers, i}, name: e.Name, image: e.Image,
-			command: e.Command, args: e.Args, env: e.Env, judged: true,
+			command: e.Command, args: e.Args, env: e.Env, envFrom: len(e.EnvFrom) > 0, judged: true,
 		})
 	}
 	return out
@@ -94,7 +96,7 @@ func podContainers(spec *corev1.PodSpec) []container {
 func fromContainer(list ContainerList, i int, c *corev1.Container) container {
 	return container{
 		ref: ContainerRef{list, i}, name: c.Name, image: c.Image,
-		command: c.Command, args: c.Args, env: c.Env, judged: true,
+		command: c.Command, args: c.Args, env: c.Env, envFrom: len(c.EnvFrom) > 0, judged: true,
 	}
 }
 

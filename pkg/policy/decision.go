@@ -14,6 +14,10 @@ type Decision struct {
 	Changes []Change
 	// Violations found, at most one per image and rule per container.
 	Violations []Violation
+	// Warnings are what the user must know although nothing is denied: a pinned digest
+	// a pull-through cache cannot fill, a move across partitions, an annotation
+	// overridden. Admission answers them as warnings.
+	Warnings []Warning
 }
 
 // Allowed reports whether admission lets the object in: no violation is enforced.
@@ -134,4 +138,25 @@ func (v Violation) MarshalJSON() ([]byte, error) {
 		Image   string `json:"image,omitempty"`
 		Message string `json:"message"`
 	}{v.Rule, v.Mode, v.Path.String(), v.Image, v.Message})
+}
+
+// Warning is something the user must know about an object that is admitted.
+type Warning struct {
+	Rule RuleID
+	// Path is the field concerned.
+	Path *field.Path
+	// Image is the image concerned, as written in the object, if any.
+	Image string
+	// Message says what, where and what to do, and ends with the rule id.
+	Message string
+}
+
+// MarshalJSON writes the warning as the audit report shows it.
+func (w Warning) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Rule    RuleID `json:"rule"`
+		Path    string `json:"path"`
+		Image   string `json:"image,omitempty"`
+		Message string `json:"message"`
+	}{w.Rule, w.Path.String(), w.Image, w.Message})
 }

@@ -30,7 +30,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		p.EvaluatePod(podOf(ctr("app", "nginx:1.27")), nil, Facts{Namespace: "default", ServiceAccountIRSA: true})
+		p.EvaluatePod(podOf(ctr("app", "nginx:1.27")), nil, Facts{Namespace: "default", ServiceAccountIRSA: IRSAYes})
 	})
 }
 
@@ -100,7 +100,7 @@ func FuzzEvaluatePod(f *testing.F) {
 		if json.Unmarshal(data, &pod) != nil {
 			return
 		}
-		facts := Facts{Namespace: namespace, ServiceAccountIRSA: irsa}
+		facts := Facts{Namespace: namespace, ServiceAccountIRSA: IRSAOf(irsa)}
 		d := p.EvaluatePod(&pod, nil, facts)
 		p.ValidatePod(&pod, nil, facts)
 		d.Allowed()

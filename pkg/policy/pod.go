@@ -2,6 +2,7 @@ package policy
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -13,9 +14,47 @@ type Facts struct {
 	// when the object omits it, from the admission request (or the audit's default). The
 	// engine does not look at the object's own namespace.
 	Namespace string
-	// ServiceAccountIRSA is true when the pod's service account (spec.serviceAccountName,
-	// else default) has the eks.amazonaws.com/role-arn annotation.
-	ServiceAccountIRSA bool
+	// ServiceAccountIRSA says whether the pod's service account (ServiceAccountName) has
+	// a non-empty eks.amazonaws.com/role-arn annotation (ServiceAccountFacts), or that
+	// the lookup failed (IRSAUnknown). The zero value is IRSANo.
+	ServiceAccountIRSA IRSAFact
+	// ServiceAccountRegionalOptOut is true when that service account is annotated
+	// eks.amazonaws.com/sts-regional-endpoints: "false": the Pod Identity Webhook would
+	// then leave the global endpoint, which a private cluster cannot reach.
+	ServiceAccountRegionalOptOut bool
+}
+
+// IRSAFact is what an adapter knows of whether a pod's service account is an IRSA one.
+type IRSAFact uint8
+
+const (
+	// IRSANo: the service account has no role ARN, does not exist, or was not looked up.
+	IRSANo IRSAFact = iota
+	// IRSAYes: the service account has a non-empty eks.amazonaws.com/role-arn.
+	IRSAYes
+	// IRSAUnknown: the lookup failed or ran out of time. The mutating rules inject as if
+	// the pod were IRSA (the variable is harmless to a pod that never calls STS); the
+	// validating rules do not deny for it.
+	IRSAUnknown
+)
+
+// IRSAOf is IRSAYes for true, IRSANo for false.
+func IRSAOf(irsa bool) IRSAFact {
+	if irsa {
+		return IRSAYes
+	}
+	return IRSANo
+}
+
+// String names the fact as logs and fixtures write it.
+func (i IRSAFact) String() string {
+	switch i {
+	case IRSAYes:
+		return "yes"
+	case IRSAUnknown:
+		return "unknown"
+	}
+	return "no"
 }
 
 // MirrorPodAnnotation marks the API server's copy of a static pod: the kubelet runs the
@@ -61,7 +100,7 @@ func (p *Policy) EvaluatePodTemplate(tmpl, old *corev1.PodTemplateSpec, path *fi
 	if old != nil {
 		oldSpec = &old.Spec
 	}
-	return p.evaluate(&tmpl.Spec, oldSpec, path.Child("spec"), facts, mutate|validate, false).decision()
+	return p.evaluate(&tmpl.ObjectMeta, &tmpl.Spec, oldSpec, path.Child("spec"), facts, mutate|validate, false).decision()
 }
 
 // EvaluateWorkload judges a workload of kind k (RoleWorkload) by its pod template, as
@@ -124,7 +163,7 @@ func (p *Policy) evaluatePod(pod, old *corev1.Pod, facts Facts, ph phase) *evalu
 	if old != nil {
 		oldSpec = &old.Spec
 	}
-	return p.evaluate(&pod.Spec, oldSpec, podSpecPath, facts, ph, old != nil)
+	return p.evaluate(&pod.ObjectMeta, &pod.Spec, oldSpec, podSpecPath, facts, ph, old != nil)
 }
 
 var podSpecPath = field.NewPath("spec")
@@ -145,12 +184,13 @@ type evaluation struct {
 	containers []container
 	// podUpdate limits the rules to images: env and args of a running pod are immutable.
 	podUpdate bool
-	irsa      bool
+	sts       stsFacts
 	d         Decision
 }
 
-// evaluate runs the phases of ph on spec, or returns nil when the namespace is excluded.
-func (p *Policy) evaluate(spec, old *corev1.PodSpec, specPath *field.Path, facts Facts, ph phase, podUpdate bool) *evaluation {
+// evaluate runs the phases of ph on the pod (or template) of meta and spec, or returns nil
+// when the namespace is excluded.
+func (p *Policy) evaluate(meta *metav1.ObjectMeta, spec, old *corev1.PodSpec, specPath *field.Path, facts Facts, ph phase, podUpdate bool) *evaluation {
 	rules := p.settingsFor(facts.Namespace)
 	if rules == nil {
 		return nil
@@ -159,7 +199,7 @@ func (p *Policy) evaluate(spec, old *corev1.PodSpec, specPath *field.Path, facts
 	if old != nil {
 		markChanged(e.containers, podContainers(old), podUpdate)
 	}
-	e.irsa = facts.ServiceAccountIRSA || hasWebIdentityEnv(e.containers)
+	e.sts = stsFactsOf(meta, spec, e.containers, facts)
 	if ph&mutate != 0 {
 		e.mutate()
 	}
@@ -180,7 +220,7 @@ func (e *evaluation) mutate() {
 	if e.podUpdate {
 		return
 	}
-	e.eachIRSAContainer(e.injectSTS)
+	e.injectSTS()
 	e.fixAddonFlags()
 }
 
@@ -193,22 +233,8 @@ func (e *evaluation) validate() {
 	if e.podUpdate {
 		return
 	}
-	e.eachIRSAContainer(e.checkSTS)
+	e.checkSTS()
 	e.checkAddonFlags()
-}
-
-// eachIRSAContainer calls fn with sts-regional-endpoint's mode for every judged init and
-// regular container of an IRSA pod, unless the rule is off.
-func (e *evaluation) eachIRSAContainer(fn func(c *container, mode Mode)) {
-	m := e.rules.mode(RuleSTSRegionalEndpoint)
-	if m == ModeOff || !e.irsa {
-		return
-	}
-	for i := range e.containers {
-		if c := &e.containers[i]; c.judged && c.ref.List != EphemeralContainers {
-			fn(c, m)
-		}
-	}
 }
 
 // addChange records a change of the field at p (the container's image, env or args).
@@ -216,6 +242,10 @@ func (e *evaluation) addChange(c *container, rule RuleID, mode Mode, kind Change
 	e.d.Changes = append(e.d.Changes, Change{
 		Rule: rule, Mode: mode, Kind: kind, Container: c.ref, Path: p, From: from, To: to, EnvName: envName,
 	})
+}
+
+func (e *evaluation) addWarning(rule RuleID, p *field.Path, img, msg string) {
+	e.d.Warnings = append(e.d.Warnings, Warning{Rule: rule, Path: p, Image: img, Message: msg})
 }
 
 func (e *evaluation) addViolation(rule RuleID, mode Mode, p *field.Path, img, msg string) {

@@ -232,7 +232,7 @@ func TestImageRewrite(t *testing.T) {
 		pod := podOf(ctr("app", "nginx:1.27", env("A", "1")))
 		pod.Spec.Containers[0].Env = append(make([]corev1.EnvVar, 0, 8), pod.Spec.Containers[0].Env...)
 		before := pod.DeepCopy()
-		testPolicy(t, nil).EvaluatePod(pod, nil, Facts{Namespace: "default", ServiceAccountIRSA: true})
+		testPolicy(t, nil).EvaluatePod(pod, nil, Facts{Namespace: "default", ServiceAccountIRSA: IRSAYes})
 		// The env slice has spare capacity: an append in place would write past its length.
 		if pod.Spec.Containers[0].Image != before.Spec.Containers[0].Image || len(pod.Spec.Containers[0].Env) != 1 || pod.Spec.Containers[0].Env[:2][1].Name != "" {
 			t.Errorf("EvaluatePod changed its input: %+v", pod.Spec.Containers[0])
@@ -241,7 +241,7 @@ func TestImageRewrite(t *testing.T) {
 }
 
 func TestSTSRegionalEndpoint(t *testing.T) {
-	irsa := Facts{Namespace: "default", ServiceAccountIRSA: true}
+	irsa := Facts{Namespace: "default", ServiceAccountIRSA: IRSAYes}
 	injected := func(path string) []string {
 		return []string{
 			"change sts-regional-endpoint enforce " + path + " env AWS_STS_REGIONAL_ENDPOINTS=regional",
@@ -466,7 +466,7 @@ func TestNamespaces(t *testing.T) {
 
 func TestUpdates(t *testing.T) {
 	p := testPolicy(t, nil)
-	irsa := Facts{Namespace: "default", ServiceAccountIRSA: true}
+	irsa := Facts{Namespace: "default", ServiceAccountIRSA: IRSAYes}
 	t.Run("an update that changes no image is never denied for images", func(t *testing.T) {
 		old := podOf(ctr("app", "ghcr.io/x:1"))
 		pod := old.DeepCopy()
@@ -514,7 +514,7 @@ func TestPodTemplate(t *testing.T) {
 	p := testPolicy(t, nil)
 	tmpl := &corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{ctr("app", "nginx:1.27"), ctr("x", "quay.io/x:1")}}}
 	before := tmpl.DeepCopy()
-	d := p.EvaluatePodTemplate(tmpl, nil, field.NewPath("spec", "jobTemplate", "spec", "template"), Facts{Namespace: "default", ServiceAccountIRSA: true})
+	d := p.EvaluatePodTemplate(tmpl, nil, field.NewPath("spec", "jobTemplate", "spec", "template"), Facts{Namespace: "default", ServiceAccountIRSA: IRSAYes})
 	assertSummary(t, d,
 		"change image-rewrite enforce spec.jobTemplate.spec.template.spec.containers[0].image image \"nginx:1.27\" → \""+testECR+"/docker-hub/library/nginx:1.27\"",
 		"change sts-regional-endpoint enforce spec.jobTemplate.spec.template.spec.containers[0].env env AWS_STS_REGIONAL_ENDPOINTS=regional",
@@ -539,7 +539,7 @@ func TestMirrorPodsAreSkipped(t *testing.T) {
 }
 
 func TestDecisionJSON(t *testing.T) {
-	d := testPolicy(t, nil).EvaluatePod(podOf(ctr("app", "nginx:1.27"), ctr("x", "ghcr.io/x:1")), nil, Facts{Namespace: "default", ServiceAccountIRSA: true})
+	d := testPolicy(t, nil).EvaluatePod(podOf(ctr("app", "nginx:1.27"), ctr("x", "ghcr.io/x:1")), nil, Facts{Namespace: "default", ServiceAccountIRSA: IRSAYes})
 	if d.Changes[1].Kind != AddEnv {
 		t.Fatalf("second change is %+v", d.Changes[1])
 	}

@@ -28,6 +28,7 @@ type scenarioResult struct {
 	Allowed     bool               `json:"allowed"`
 	Changes     []policy.Change    `json:"changes"`
 	Violations  []policy.Violation `json:"violations"`
+	Warnings    []policy.Warning   `json:"warnings,omitempty"`
 	// WithoutMutation is the validating webhook's answer for a pod the mutating webhook
 	// did not see.
 	WithoutMutation *asIsResult `json:"withoutMutation,omitempty"`
@@ -81,7 +82,7 @@ func runScenario(t *testing.T, p *policy.Policy, sc *policytest.Scenario) scenar
 	default:
 		t.Fatalf("scenario kind %q is not handled", sc.Kind())
 	}
-	res.Allowed, res.Changes, res.Violations = d.Allowed(), d.Changes, d.Violations
+	res.Allowed, res.Changes, res.Violations, res.Warnings = d.Allowed(), d.Changes, d.Violations, d.Warnings
 	if res.Changes == nil {
 		res.Changes = []policy.Change{}
 	}

@@ -6,6 +6,7 @@ package policytest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -27,12 +28,15 @@ var Testdata = func() string {
 // the policy (testdata/policies/<policy>.yaml) it is judged by.
 type Scenario struct {
 	// Name is the scenario's directory name; Dir the directory.
-	Name, Dir   string          `json:"-"`
-	Description string          `json:"description"`
-	Policy      string          `json:"policy"`
-	IRSA        bool            `json:"irsa"`
-	Object      json.RawMessage `json:"object"`
-	Old         json.RawMessage `json:"old,omitempty"`
+	Name, Dir   string `json:"-"`
+	Description string `json:"description"`
+	Policy      string `json:"policy"`
+	IRSA        IRSA   `json:"irsa"`
+	// RegionalOptOut: the pod's service account is annotated
+	// eks.amazonaws.com/sts-regional-endpoints: "false".
+	RegionalOptOut bool            `json:"stsRegionalOptOut,omitempty"`
+	Object         json.RawMessage `json:"object"`
+	Old            json.RawMessage `json:"old,omitempty"`
 }
 
 // Kind is the kind of the scenario's object.
@@ -53,7 +57,26 @@ func (s *Scenario) Facts() policy.Facts {
 		} `json:"metadata"`
 	}
 	_ = json.Unmarshal(s.Object, &meta)
-	return policy.Facts{Namespace: meta.Metadata.Namespace, ServiceAccountIRSA: s.IRSA}
+	return policy.Facts{Namespace: meta.Metadata.Namespace, ServiceAccountIRSA: policy.IRSAFact(s.IRSA),
+		ServiceAccountRegionalOptOut: s.RegionalOptOut}
+}
+
+// IRSA is a scenario's irsa fact: true, false, or "unknown" (the lookup failed).
+type IRSA policy.IRSAFact
+
+// UnmarshalJSON reads true, false or "unknown".
+func (i *IRSA) UnmarshalJSON(data []byte) error {
+	switch string(data) {
+	case "true":
+		*i = IRSA(policy.IRSAYes)
+	case "false", "null":
+		*i = IRSA(policy.IRSANo)
+	case `"unknown"`:
+		*i = IRSA(policy.IRSAUnknown)
+	default:
+		return fmt.Errorf("irsa: %s is not true, false or \"unknown\"", data)
+	}
+	return nil
 }
 
 // Scenarios reads every scenario, in directory order.
