@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/privateguard/privateguard/pkg/policy"
 )
@@ -37,7 +37,7 @@ type Command struct {
 	Stdout, Stderr io.Writer
 	// NewClient connects to the cluster of --cluster. kubeconfig is the --kubeconfig
 	// flag, possibly empty. Default: NewClientFromKubeconfig.
-	NewClient func(kubeconfig string) (kubernetes.Interface, error)
+	NewClient func(kubeconfig string) (client.Reader, error)
 }
 
 // options are the command's flags.
@@ -173,11 +173,11 @@ func (c *Command) audit(ctx context.Context, opts *options) (*Report, error) {
 		if newClient == nil {
 			newClient = NewClientFromKubeconfig
 		}
-		client, err := newClient(opts.Kubeconfig)
+		reader, err := newClient(opts.Kubeconfig)
 		if err != nil {
 			return nil, err
 		}
-		lister := ClusterLister{Client: client, Namespace: opts.Namespace}
+		lister := ClusterLister{Client: reader, Namespace: opts.Namespace}
 		if resources, err = lister.List(ctx); err != nil {
 			return nil, err
 		}
@@ -192,7 +192,7 @@ func (c *Command) audit(ctx context.Context, opts *options) (*Report, error) {
 
 // NewClientFromKubeconfig connects with kubeconfig, or when it is empty with kubectl's
 // loading rules ($KUBECONFIG, ~/.kube/config), else the in-cluster configuration.
-func NewClientFromKubeconfig(kubeconfig string) (kubernetes.Interface, error) {
+func NewClientFromKubeconfig(kubeconfig string) (client.Reader, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = kubeconfig
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
@@ -200,11 +200,11 @@ func NewClientFromKubeconfig(kubeconfig string) (kubernetes.Interface, error) {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
 	cfg.UserAgent = "privateguard-audit"
-	client, err := kubernetes.NewForConfig(cfg)
+	reader, err := NewClusterReader(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
-	return client, nil
+	return reader, nil
 }
 
 // printError writes err to w, one line per joined error.

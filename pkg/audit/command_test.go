@@ -10,8 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -336,7 +335,7 @@ func TestRunBadInput(t *testing.T) {
 }
 
 func TestRunClusterConnectionError(t *testing.T) {
-	c := Command{NewClient: func(string) (kubernetes.Interface, error) {
+	c := Command{NewClient: func(string) (client.Reader, error) {
 		return nil, errors.New("kubeconfig: no configuration has been provided")
 	}}
 	got := runAudit(t, c, "", "--config", "testdata/policy.yaml", "--cluster")
@@ -357,9 +356,9 @@ func TestRunClusterGolden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			for format, ext := range map[string]string{"text": ".txt", "json": ".json"} {
 				var kubeconfig string
-				c := Command{NewClient: func(path string) (kubernetes.Interface, error) {
+				c := Command{NewClient: func(path string) (client.Reader, error) {
 					kubeconfig = path
-					return fake.NewClientset(clusterObjects()...), nil
+					return (&fakeCluster{objs: clusterObjects()}).reader(), nil
 				}}
 				args := append([]string{"--config", "testdata/policy.yaml", "--cluster", "--kubeconfig", "/etc/kube/config", "-o", format}, tc.args...)
 				got := runAudit(t, c, "", args...)

@@ -12,8 +12,9 @@
 //     before it is installed. Multi-document YAML, JSON streams and List objects are read;
 //     documents are decoded strictly, so a misspelt field (`contianers:`) is an error
 //     rather than a pod the audit silently finds empty.
-//   - A cluster (ClusterLister): pods, the seven workload kinds, Ingresses and service
-//     accounts, listed page by page through a kubernetes.Interface.
+//   - A cluster (ClusterLister): every kind of policy.Kinds (service accounts, the seven
+//     workload kinds, pods and Ingresses), listed page by page through a
+//     controller-runtime client.Reader.
 //
 // ServiceAccounts found in either source are the facts for IRSA detection: a pod or
 // template whose service account carries eks.amazonaws.com/role-arn is an IRSA pod.
