@@ -9,9 +9,12 @@
 //   - Manifests (ManifestReader): files, directories (recursive *.yaml, *.yml, *.json,
 //     in lexical order, hidden files and directories skipped) and stdin, so that
 //     `helm template ... | privateguard audit --config policy.yaml -f -` judges a chart
-//     before it is installed. Multi-document YAML, JSON streams and List objects are read;
-//     documents are decoded strictly, so a misspelt field (`contianers:`) is an error
-//     rather than a pod the audit silently finds empty.
+//     before it is installed. Input is read as `kubectl apply -f` reads it: documents
+//     split on `---` lines by apimachinery's YAML reader, each YAML or JSON (a .yaml file
+//     may hold JSON documents, a .json file a stream of objects), a byte order mark
+//     honoured, List and typed lists (PodList) flattened. Documents are decoded strictly,
+//     so a misspelt or duplicated field (`contianers:`) is an error rather than a pod the
+//     audit silently finds empty.
 //   - A cluster (ClusterLister): every kind of policy.Kinds (service accounts, the seven
 //     workload kinds, pods and Ingresses), listed page by page through a
 //     controller-runtime client.Reader.
