@@ -29,6 +29,6 @@
 // made) and a Summary. Kinds the engine does not judge, and mirror pods, are counted as
 // skipped; ServiceAccounts are read, not judged, and are not counted.
 //
-// Exit codes of Run: 0 when nothing would be denied, 1 when something would be denied,
-// 2 for bad usage, a bad policy or bad input.
+// The command line (flags, text output, exit codes) is cmd/webhook's: this package reads,
+// judges and reports.
 package audit
