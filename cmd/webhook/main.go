@@ -1,6 +1,7 @@
 // Command privateguard is the privateguard binary: `serve` runs the admission webhook,
 // `audit` judges manifests or a cluster with the same engine, `version` prints the
-// version. main is wiring only: each subcommand lives in its own package.
+// version. main is wiring only: each subcommand parses its flags in its own file
+// (serve.go, audit.go) and hands the work to its package (pkg/server, pkg/audit).
 package main
 
 import (
@@ -10,8 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-
-	"github.com/privateguard/privateguard/pkg/audit"
 )
 
 // version is set at build time: -ldflags "-X main.version=...".
@@ -47,7 +46,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "serve":
 		return serve(ctx, args[1:], stderr)
 	case "audit":
-		return audit.Run(ctx, args[1:], stdin, stdout, stderr)
+		return runAudit(ctx, args[1:], stdin, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "privateguard", version)
 		return 0

@@ -4,94 +4,47 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/privateguard/privateguard/pkg/policy"
 )
 
-// ClusterLister reads, and only reads, what the audit judges from a live cluster: service
-// accounts (for IRSA), the seven workload kinds, pods and Ingresses. It needs the list
-// permission on those resources, nothing more.
+// ClusterLister reads, and only reads, what the audit judges from a live cluster: every
+// kind of policy.Kinds (service accounts for IRSA, the workload kinds, pods and
+// Ingresses). It needs the list permission on those resources, nothing more.
 type ClusterLister struct {
-	// Client is the cluster's typed clientset.
-	Client kubernetes.Interface
+	// Client reads the cluster: only List is called. NewClusterReader makes one.
+	Client client.Reader
 	// Namespace limits the listing to one namespace; empty lists all namespaces.
 	Namespace string
 	// PageSize is the number of objects per list request. Zero means DefaultPageSize.
 	PageSize int64
 }
 
-// listFunc lists one kind with a typed client: it returns a *corev1.PodList or the like.
-type listFunc func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error)
-
-// clusterKind is one kind the lister reads.
-type clusterKind struct {
-	resource string
-	gvk      schema.GroupVersionKind
-	list     listFunc
-}
-
-// kinds are the kinds read, in the order of the output: service accounts first, as they
-// are facts, then workloads, pods and Ingresses.
-func (l *ClusterLister) kinds() []clusterKind {
-	c, ns := l.Client, l.Namespace
-	return []clusterKind{
-		{"serviceaccounts", corev1.SchemeGroupVersion.WithKind("ServiceAccount"), func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.CoreV1().ServiceAccounts(ns).List(ctx, o)
-		}},
-		{"deployments", appsv1.SchemeGroupVersion.WithKind("Deployment"), func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.AppsV1().Deployments(ns).List(ctx, o)
-		}},
-		{"statefulsets", appsv1.SchemeGroupVersion.WithKind("StatefulSet"), func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.AppsV1().StatefulSets(ns).List(ctx, o)
-		}},
-		{"daemonsets", appsv1.SchemeGroupVersion.WithKind("DaemonSet"), func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.AppsV1().DaemonSets(ns).List(ctx, o)
-		}},
-		{"replicasets", appsv1.SchemeGroupVersion.WithKind("ReplicaSet"), func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.AppsV1().ReplicaSets(ns).List(ctx, o)
-		}},
-		{"replicationcontrollers", corev1.SchemeGroupVersion.WithKind("ReplicationController"), func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.CoreV1().ReplicationControllers(ns).List(ctx, o)
-		}},
-		{"cronjobs", batchv1.SchemeGroupVersion.WithKind("CronJob"), func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.BatchV1().CronJobs(ns).List(ctx, o)
-		}},
-		{"jobs", batchv1.SchemeGroupVersion.WithKind("Job"), func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.BatchV1().Jobs(ns).List(ctx, o)
-		}},
-		{"pods", corev1.SchemeGroupVersion.WithKind("Pod"), func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.CoreV1().Pods(ns).List(ctx, o)
-		}},
-		{"ingresses", networkingv1.SchemeGroupVersion.WithKind("Ingress"), func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return c.NetworkingV1().Ingresses(ns).List(ctx, o)
-		}},
-	}
-}
-
-// List returns every object, with Source "cluster", kind after kind (see kinds), each
-// kind sorted by namespace and name.
+// List returns every object, with Source "cluster", kind after kind in the order of
+// policy.Kinds, each kind sorted by namespace and name.
 func (l *ClusterLister) List(ctx context.Context) ([]Resource, error) {
 	pageSize := l.PageSize
 	if pageSize == 0 {
 		pageSize = DefaultPageSize
 	}
 	var out []Resource
-	for _, k := range l.kinds() {
-		objs, err := listAll(ctx, pageSize, k.list.pages)
+	for i := range policy.Kinds {
+		kind := &policy.Kinds[i]
+		objs, err := listAll(ctx, pageSize, l.pages(kind))
 		if err != nil {
 			scope := "all namespaces"
 			if l.Namespace != "" {
 				scope = "namespace " + l.Namespace
 			}
-			return nil, fmt.Errorf("list %s in %s: %w", k.resource, scope, err)
+			return nil, fmt.Errorf("list %s in %s: %w", kind.Resource, scope, err)
 		}
 		sort.SliceStable(objs, func(i, j int) bool {
 			a, b := objs[i].(metav1.Object), objs[j].(metav1.Object)
@@ -102,26 +55,58 @@ func (l *ClusterLister) List(ctx context.Context) ([]Resource, error) {
 		})
 		for _, obj := range objs {
 			// Typed clients return items without apiVersion and kind.
-			obj.GetObjectKind().SetGroupVersionKind(k.gvk)
+			obj.GetObjectKind().SetGroupVersionKind(kind.GVK)
 			out = append(out, Resource{Object: obj, Source: ClusterSource})
 		}
 	}
 	return out, nil
 }
 
-// pages is list as a listPage: the list's items, as objects, and its continue token.
-func (list listFunc) pages(ctx context.Context, opts metav1.ListOptions) ([]runtime.Object, string, error) {
-	obj, err := list(ctx, opts)
-	if err != nil {
-		return nil, "", err
+// pages lists kind one page at a time: the items of the page, as objects, and the
+// continue token of the next.
+func (l *ClusterLister) pages(kind *policy.Kind) listPage[runtime.Object] {
+	return func(ctx context.Context, opts metav1.ListOptions) ([]runtime.Object, string, error) {
+		list, ok := kind.NewList().(client.ObjectList)
+		if !ok {
+			return nil, "", fmt.Errorf("%T is not a list", kind.NewList())
+		}
+		listOpts := []client.ListOption{client.InNamespace(l.Namespace)}
+		if opts.Limit > 0 {
+			listOpts = append(listOpts, client.Limit(opts.Limit))
+		}
+		if opts.Continue != "" {
+			listOpts = append(listOpts, client.Continue(opts.Continue))
+		}
+		if err := l.Client.List(ctx, list, listOpts...); err != nil {
+			return nil, "", err
+		}
+		items, err := meta.ExtractList(list)
+		if err != nil {
+			return nil, "", err
+		}
+		return items, list.GetContinue(), nil
 	}
-	items, err := meta.ExtractList(obj)
-	if err != nil {
-		return nil, "", err
+}
+
+// NewClusterReader returns a client that reads the kinds of policy.Kinds from the cluster
+// of cfg. Its REST mapping comes from the same table, so it asks the API server nothing
+// but the lists themselves (no discovery).
+func NewClusterReader(cfg *rest.Config) (client.Reader, error) {
+	return client.New(cfg, client.Options{Scheme: scheme, Mapper: restMapper()})
+}
+
+// restMapper maps each kind of policy.Kinds to its resource, all namespaced.
+func restMapper() meta.RESTMapper {
+	var versions []schema.GroupVersion
+	for i := range policy.Kinds {
+		versions = append(versions, policy.Kinds[i].GVK.GroupVersion())
 	}
-	listMeta, err := meta.ListAccessor(obj)
-	if err != nil {
-		return nil, "", err
+	m := meta.NewDefaultRESTMapper(versions)
+	for i := range policy.Kinds {
+		kind := &policy.Kinds[i]
+		plural := kind.GVK.GroupVersion().WithResource(kind.Resource)
+		singular := kind.GVK.GroupVersion().WithResource(strings.ToLower(kind.GVK.Kind))
+		m.AddSpecific(kind.GVK, plural, singular, meta.RESTScopeNamespace)
 	}
-	return items, listMeta.GetContinue(), nil
+	return m
 }

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -11,17 +12,16 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/fake"
-	k8stesting "k8s.io/client-go/testing"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/privateguard/privateguard/pkg/policy"
 )
-
-var _ kubernetes.Interface = (*fake.Clientset)(nil)
 
 // clusterObjects is a small EKS cluster: an IRSA application whose pods were already
 // mutated, a public-image storefront, an ALB Ingress, a mirror pod, the excluded
@@ -72,24 +72,92 @@ func clusterObjects() []runtime.Object {
 	}
 }
 
+// request is one call a ClusterLister made to the cluster.
+type request struct {
+	verb, resource, namespace string
+	limit                     int64
+	continueToken             string
+}
+
+// fakeCluster serves objs through a fake client and records every request in requests.
+// serve, when set, answers the lists it handles instead of the fake.
+type fakeCluster struct {
+	objs     []runtime.Object
+	serve    func(resource string, list client.ObjectList, opts *client.ListOptions) (handled bool, err error)
+	requests []request
+}
+
+func (f *fakeCluster) reader() client.Reader {
+	base := fake.NewClientBuilder().WithScheme(scheme).WithRuntimeObjects(f.objs...).Build()
+	record := func(verb string, obj runtime.Object) {
+		f.requests = append(f.requests, request{verb: verb, resource: resourceOf(obj)})
+	}
+	return interceptor.NewClient(base, interceptor.Funcs{
+		List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
+			o := (&client.ListOptions{}).ApplyOptions(opts)
+			resource := resourceOf(list)
+			f.requests = append(f.requests, request{verb: "list", resource: resource, namespace: o.Namespace, limit: o.Limit, continueToken: o.Continue})
+			if f.serve != nil {
+				if handled, err := f.serve(resource, list, o); handled {
+					return err
+				}
+			}
+			return c.List(ctx, list, opts...)
+		},
+		Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+			record("get", obj)
+			return c.Get(ctx, key, obj, opts...)
+		},
+		Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
+			record("create", obj)
+			return c.Create(ctx, obj, opts...)
+		},
+		Update: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.UpdateOption) error {
+			record("update", obj)
+			return c.Update(ctx, obj, opts...)
+		},
+		Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
+			record("patch", obj)
+			return c.Patch(ctx, obj, patch, opts...)
+		},
+		Delete: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
+			record("delete", obj)
+			return c.Delete(ctx, obj, opts...)
+		},
+	})
+}
+
+// resourceOf is the resource of an object or list of policy.Kinds.
+func resourceOf(obj runtime.Object) string {
+	gvks, _, err := scheme.ObjectKinds(obj)
+	if err != nil {
+		return fmt.Sprintf("%T", obj)
+	}
+	gvk := gvks[0]
+	gvk.Kind = strings.TrimSuffix(gvk.Kind, "List")
+	return policy.KindFor(gvk).Resource
+}
+
 func TestClusterListerList(t *testing.T) {
-	t.Run("every kind is listed in pages of PageSize, read-only", func(t *testing.T) {
-		client := fake.NewClientset(clusterObjects()...)
-		l := ClusterLister{Client: client, PageSize: 50}
+	t.Run("every kind of the table is listed in pages of PageSize, read-only", func(t *testing.T) {
+		cluster := &fakeCluster{objs: clusterObjects()}
+		l := ClusterLister{Client: cluster.reader(), PageSize: 50}
 		if _, err := l.List(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		var listed []string
-		for _, a := range client.Actions() {
-			list, ok := a.(k8stesting.ListActionImpl)
-			if !ok {
-				t.Errorf("%s %s: the audit only lists", a.GetVerb(), a.GetResource().Resource)
+		for _, r := range cluster.requests {
+			if r.verb != "list" {
+				t.Errorf("%s %s: the audit only lists", r.verb, r.resource)
 				continue
 			}
-			if limit := list.ListOptions.Limit; limit != 50 {
-				t.Errorf("list %s with limit %d, want 50", a.GetResource().Resource, limit)
+			if r.limit != 50 {
+				t.Errorf("list %s with limit %d, want 50", r.resource, r.limit)
 			}
-			listed = append(listed, a.GetResource().Resource)
+			if r.namespace != "" {
+				t.Errorf("list %s in namespace %q, want all namespaces", r.resource, r.namespace)
+			}
+			listed = append(listed, r.resource)
 		}
 		want := "serviceaccounts deployments statefulsets daemonsets replicasets replicationcontrollers cronjobs jobs pods ingresses"
 		if got := strings.Join(listed, " "); got != want {
@@ -98,7 +166,7 @@ func TestClusterListerList(t *testing.T) {
 	})
 
 	t.Run("objects come typed, with apiVersion and kind, sorted by namespace and name", func(t *testing.T) {
-		l := ClusterLister{Client: fake.NewClientset(clusterObjects()...)}
+		l := ClusterLister{Client: (&fakeCluster{objs: clusterObjects()}).reader()}
 		got, err := l.List(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -122,8 +190,8 @@ func TestClusterListerList(t *testing.T) {
 	})
 
 	t.Run("Namespace limits every list to one namespace", func(t *testing.T) {
-		client := fake.NewClientset(clusterObjects()...)
-		l := ClusterLister{Client: client, Namespace: "shop"}
+		cluster := &fakeCluster{objs: clusterObjects()}
+		l := ClusterLister{Client: cluster.reader(), Namespace: "shop"}
 		got, err := l.List(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -133,23 +201,26 @@ func TestClusterListerList(t *testing.T) {
 				t.Errorf("listed an object of namespace %s", ns)
 			}
 		}
-		for _, a := range client.Actions() {
-			if a.GetNamespace() != "shop" {
-				t.Errorf("list %s in namespace %q, want shop", a.GetResource().Resource, a.GetNamespace())
+		for _, r := range cluster.requests {
+			if r.namespace != "shop" {
+				t.Errorf("list %s in namespace %q, want shop", r.resource, r.namespace)
 			}
 		}
 	})
 
 	t.Run("pages served by the API server are all read", func(t *testing.T) {
-		client := fake.NewClientset()
 		pages := map[string]*corev1.PodList{
 			"":   {ListMeta: metav1.ListMeta{Continue: "p2"}, Items: []corev1.Pod{{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "p1"}}}},
 			"p2": {Items: []corev1.Pod{{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "p2"}}}},
 		}
-		client.PrependReactor("list", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
-			return true, pages[a.(k8stesting.ListActionImpl).ListOptions.Continue], nil
-		})
-		got, err := (&ClusterLister{Client: client}).List(context.Background())
+		cluster := &fakeCluster{serve: func(resource string, list client.ObjectList, opts *client.ListOptions) (bool, error) {
+			if resource != "pods" {
+				return false, nil
+			}
+			pages[opts.Continue].DeepCopyInto(list.(*corev1.PodList))
+			return true, nil
+		}}
+		got, err := (&ClusterLister{Client: cluster.reader()}).List(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,17 +228,42 @@ func TestClusterListerList(t *testing.T) {
 		if g := strings.Join(describeResources(got), "\n"); g != want {
 			t.Errorf("got:\n%s\nwant:\n%s", g, want)
 		}
+		var pods []request
+		for _, r := range cluster.requests {
+			if r.resource == "pods" {
+				pods = append(pods, r)
+			}
+		}
+		if len(pods) != 2 || pods[1].continueToken != "p2" || pods[1].limit != DefaultPageSize {
+			t.Errorf("pod requests = %+v, want two pages of DefaultPageSize, the second with continue p2", pods)
+		}
 	})
 
 	t.Run("a list error names the resource and the scope", func(t *testing.T) {
-		client := fake.NewClientset()
-		client.PrependReactor("list", "ingresses", func(k8stesting.Action) (bool, runtime.Object, error) {
-			return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "networking.k8s.io", Resource: "ingresses"}, "", errors.New("RBAC: access denied"))
-		})
-		_, err := (&ClusterLister{Client: client, Namespace: "shop"}).List(context.Background())
+		cluster := &fakeCluster{serve: func(resource string, _ client.ObjectList, _ *client.ListOptions) (bool, error) {
+			if resource != "ingresses" {
+				return false, nil
+			}
+			return true, apierrors.NewForbidden(schema.GroupResource{Group: "networking.k8s.io", Resource: "ingresses"}, "", errors.New("RBAC: access denied"))
+		}}
+		_, err := (&ClusterLister{Client: cluster.reader(), Namespace: "shop"}).List(context.Background())
 		want := `list ingresses in namespace shop: ingresses.networking.k8s.io is forbidden: RBAC: access denied`
 		if err == nil || err.Error() != want {
 			t.Errorf("error = %v, want %s", err, want)
 		}
 	})
+}
+
+func TestRESTMapperMapsEveryKindToItsResource(t *testing.T) {
+	m := restMapper()
+	for _, kind := range policy.Kinds {
+		mapping, err := m.RESTMapping(kind.GVK.GroupKind(), kind.GVK.Version)
+		if err != nil {
+			t.Errorf("%s: %v", kind.GVK, err)
+			continue
+		}
+		if mapping.Resource != kind.GVK.GroupVersion().WithResource(kind.Resource) || mapping.Scope.Name() != meta.RESTScopeNameNamespace {
+			t.Errorf("%s maps to %s (%s), want %s, namespaced", kind.GVK, mapping.Resource, mapping.Scope.Name(), kind.Resource)
+		}
+	}
 }

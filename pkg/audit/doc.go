@@ -9,11 +9,15 @@
 //   - Manifests (ManifestReader): files, directories (recursive *.yaml, *.yml, *.json,
 //     in lexical order, hidden files and directories skipped) and stdin, so that
 //     `helm template ... | privateguard audit --config policy.yaml -f -` judges a chart
-//     before it is installed. Multi-document YAML, JSON streams and List objects are read;
-//     documents are decoded strictly, so a misspelt field (`contianers:`) is an error
-//     rather than a pod the audit silently finds empty.
-//   - A cluster (ClusterLister): pods, the seven workload kinds, Ingresses and service
-//     accounts, listed page by page through a kubernetes.Interface.
+//     before it is installed. Input is read as `kubectl apply -f` reads it: documents
+//     split on `---` lines by apimachinery's YAML reader, each YAML or JSON (a .yaml file
+//     may hold JSON documents, a .json file a stream of objects), a byte order mark
+//     honoured, List and typed lists (PodList) flattened. Documents are decoded strictly,
+//     so a misspelt or duplicated field (`contianers:`) is an error rather than a pod the
+//     audit silently finds empty.
+//   - A cluster (ClusterLister): every kind of policy.Kinds (service accounts, the seven
+//     workload kinds, pods and Ingresses), listed page by page through a
+//     controller-runtime client.Reader.
 //
 // ServiceAccounts found in either source are the facts for IRSA detection: a pod or
 // template whose service account carries eks.amazonaws.com/role-arn is an IRSA pod.
@@ -25,6 +29,6 @@
 // made) and a Summary. Kinds the engine does not judge, and mirror pods, are counted as
 // skipped; ServiceAccounts are read, not judged, and are not counted.
 //
-// Exit codes of Run: 0 when nothing would be denied, 1 when something would be denied,
-// 2 for bad usage, a bad policy or bad input.
+// The command line (flags, text output, exit codes) is cmd/webhook's: this package reads,
+// judges and reports.
 package audit

@@ -1,12 +1,9 @@
 package audit
 
 import (
-	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/privateguard/privateguard/pkg/policy"
 )
@@ -16,16 +13,17 @@ import (
 const DefaultNamespace = "default"
 
 // Judge judges resources against p as admission would on CREATE, and reports. Objects
-// without a namespace are taken to be in defaultNamespace ("" means DefaultNamespace).
-// ServiceAccounts among resources, from any source, are gathered first: a pod or template
-// whose service account carries eks.amazonaws.com/role-arn is an IRSA pod.
+// are routed by their kind in policy.Kinds; objects without a namespace are taken to be
+// in defaultNamespace ("" means DefaultNamespace). The facts among resources, from any
+// source, are gathered first: a pod or template whose ServiceAccount carries
+// eks.amazonaws.com/role-arn is an IRSA pod.
 func Judge(p *policy.Policy, resources []Resource, defaultNamespace string) *Report {
 	if defaultNamespace == "" {
 		defaultNamespace = DefaultNamespace
 	}
 	j := judge{p: p, defaultNamespace: defaultNamespace, irsa: map[serviceAccountKey]bool{}}
 	for _, r := range resources {
-		if sa, ok := r.Object.(*corev1.ServiceAccount); ok {
+		if sa, ok := r.Object.(*corev1.ServiceAccount); ok && roleOf(r) == policy.RoleFact {
 			if _, annotated := sa.Annotations[policy.IRSARoleAnnotation]; annotated {
 				j.irsa[serviceAccountKey{j.namespaceOf(sa), sa.Name}] = true
 			}
@@ -38,7 +36,7 @@ func Judge(p *policy.Policy, resources []Resource, defaultNamespace string) *Rep
 		case judged:
 			report.Results = append(report.Results, result)
 			report.Summary.add(&result)
-		case !isServiceAccount(r):
+		case roleOf(r) != policy.RoleFact:
 			report.Summary.Skipped++
 		}
 	}
@@ -53,45 +51,53 @@ type judge struct {
 	irsa             map[serviceAccountKey]bool
 }
 
-// Where each workload kind keeps its pod template.
-var (
-	templatePath        = field.NewPath("spec", "template")
-	cronJobTemplatePath = field.NewPath("spec", "jobTemplate", "spec", "template")
-)
+// roleOf is the role of r's kind, 0 for kinds privateguard does not read.
+func roleOf(r Resource) policy.KindRole {
+	if kind := policy.KindFor(r.Object.GetObjectKind().GroupVersionKind()); kind != nil {
+		return kind.Role
+	}
+	return 0
+}
 
-// judge judges one resource; judged is false for kinds the engine does not judge and for
-// mirror pods, which the kubelet runs whatever admission says.
+// judge judges one resource; judged is false for kinds the engine does not judge (facts
+// and kinds outside policy.Kinds), for objects the reader left untyped, and for mirror
+// pods, which the kubelet runs whatever admission says.
 func (j *judge) judge(r Resource) (result Result, judged bool) {
+	gvk := r.Object.GetObjectKind().GroupVersionKind()
+	kind := policy.KindFor(gvk)
+	if kind == nil {
+		return Result{}, false
+	}
 	var d policy.Decision
-	switch obj := r.Object.(type) {
-	case *corev1.Pod:
-		if _, mirror := obj.Annotations[policy.MirrorPodAnnotation]; mirror {
+	switch kind.Role {
+	case policy.RolePod:
+		pod, ok := r.Object.(*corev1.Pod)
+		if !ok {
 			return Result{}, false
 		}
-		d = j.p.EvaluatePod(obj, nil, j.facts(obj, &obj.Spec))
-	case *corev1.ReplicationController:
-		if obj.Spec.Template != nil {
-			d = j.template(obj, obj.Spec.Template, templatePath)
+		if _, mirror := pod.Annotations[policy.MirrorPodAnnotation]; mirror {
+			return Result{}, false
 		}
-	case *appsv1.Deployment:
-		d = j.template(obj, &obj.Spec.Template, templatePath)
-	case *appsv1.StatefulSet:
-		d = j.template(obj, &obj.Spec.Template, templatePath)
-	case *appsv1.DaemonSet:
-		d = j.template(obj, &obj.Spec.Template, templatePath)
-	case *appsv1.ReplicaSet:
-		d = j.template(obj, &obj.Spec.Template, templatePath)
-	case *batchv1.Job:
-		d = j.template(obj, &obj.Spec.Template, templatePath)
-	case *batchv1.CronJob:
-		d = j.template(obj, &obj.Spec.JobTemplate.Spec.Template, cronJobTemplatePath)
-	case *networkingv1.Ingress:
-		d = j.p.ValidateIngress(obj, policy.Facts{Namespace: j.namespaceOf(obj)})
+		d = j.p.EvaluatePod(pod, nil, j.facts(pod, &pod.Spec))
+	case policy.RoleWorkload:
+		owner, ok := r.Object.(metav1.Object)
+		if !ok {
+			return Result{}, false
+		}
+		// A ReplicationController may have no template: nothing to judge, allowed.
+		if tmpl := kind.Template(r.Object); tmpl != nil {
+			d = j.p.EvaluatePodTemplate(tmpl, nil, kind.TemplatePath, j.facts(owner, &tmpl.Spec))
+		}
+	case policy.RoleIngress:
+		ing, ok := r.Object.(*networkingv1.Ingress)
+		if !ok {
+			return Result{}, false
+		}
+		d = j.p.ValidateIngress(ing, policy.Facts{Namespace: j.namespaceOf(ing)})
 	default:
 		return Result{}, false
 	}
 	meta := r.Object.(metav1.Object)
-	gvk := r.Object.GetObjectKind().GroupVersionKind()
 	result = Result{
 		APIVersion: gvk.GroupVersion().String(),
 		Kind:       gvk.Kind,
@@ -111,10 +117,6 @@ func (j *judge) judge(r Resource) (result Result, judged bool) {
 	return result, true
 }
 
-func (j *judge) template(owner metav1.Object, tmpl *corev1.PodTemplateSpec, path *field.Path) policy.Decision {
-	return j.p.EvaluatePodTemplate(tmpl, nil, path, j.facts(owner, &tmpl.Spec))
-}
-
 // facts are what admission's adapter would look up for a pod of spec in owner's
 // namespace.
 func (j *judge) facts(owner metav1.Object, spec *corev1.PodSpec) policy.Facts {
@@ -131,9 +133,4 @@ func (j *judge) namespaceOf(obj metav1.Object) string {
 		return ns
 	}
 	return j.defaultNamespace
-}
-
-func isServiceAccount(r Resource) bool {
-	_, ok := r.Object.(*corev1.ServiceAccount)
-	return ok
 }

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
@@ -137,18 +139,17 @@ func readFile(path string) ([]Resource, []error) {
 	return readManifest(path, f)
 }
 
-// readManifest reads the documents of one input: a JSON stream when it starts with '{'
-// or '[', otherwise multi-document YAML.
+// readManifest reads the documents of one input as `kubectl apply -f` does (the
+// resource builder's FileVisitor and StreamVisitor): a byte order mark is honoured, the
+// input is split into documents on `---` lines by apimachinery's YAML reader, and each
+// document is YAML or JSON (see documentJSON), so a .yaml file may hold JSON documents
+// between `---` lines and a .json file may hold a stream of objects.
 func readManifest(source string, in io.Reader) ([]Resource, []error) {
-	data, err := io.ReadAll(in)
-	if err != nil {
-		return nil, []error{&InputError{Source: source, Err: unwrapPathError(err)}}
-	}
 	var (
 		resources []Resource
 		errs      []error
 	)
-	serr := eachDocument(data, func(doc int, jsonData []byte, err error) {
+	serr := eachDocument(in, func(doc int, jsonData []byte, err error) {
 		var objs []runtime.Object
 		if err == nil {
 			objs, err = decodeObjects(jsonData)
@@ -167,57 +168,80 @@ func readManifest(source string, in io.Reader) ([]Resource, []error) {
 	return resources, errs
 }
 
-// eachDocument calls fn with the JSON of every non-empty document of data, numbered from
-// 1, or with the error that makes a document unreadable. A YAML document that is not
-// valid YAML does not stop the reading, since documents are split on `---` lines; an
-// invalid separator, or invalid JSON in a JSON stream, does, and is returned.
-func eachDocument(data []byte, fn func(doc int, jsonData []byte, err error)) *streamError {
-	if trimmed := bytes.TrimSpace(data); len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
-		return eachJSONDocument(data, fn)
-	}
-	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	for doc := 1; ; doc++ {
+// eachDocument calls fn with the JSON of every non-empty document of in, numbered from 1
+// (empty and comment-only documents are counted, then skipped), or with the error that
+// makes a document unreadable; such an error does not stop the reading, as documents are
+// split on `---` lines. An invalid separator, or an input that cannot be read, does, and
+// is returned.
+func eachDocument(in io.Reader, fn func(doc int, jsonData []byte, err error)) *streamError {
+	// As kubectl: a UTF-8 byte order mark is dropped, UTF-16 with one is decoded.
+	in = transform.NewReader(in, unicode.BOMOverride(unicode.UTF8.NewDecoder()))
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(in))
+	doc := 0
+	for {
 		raw, err := reader.Read()
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
-			return &streamError{doc: doc, err: fmt.Errorf("invalid YAML: %w", err)}
+			var syntax utilyaml.YAMLSyntaxError
+			if errors.As(err, &syntax) {
+				return &streamError{doc: doc + 1, err: fmt.Errorf("invalid YAML: %w", err)}
+			}
+			return &streamError{err: unwrapPathError(err)}
 		}
-		jsonData, err := yaml.YAMLToJSONStrict(raw)
-		switch {
-		case err != nil:
-			fn(doc, nil, fmt.Errorf("invalid YAML: %w", err))
-		case !isEmptyDocument(jsonData):
-			fn(doc, jsonData, nil)
-		}
+		doc = documentJSON(raw, doc, fn)
 	}
 }
 
-func eachJSONDocument(data []byte, fn func(doc int, jsonData []byte, err error)) *streamError {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	for doc := 1; ; doc++ {
-		var raw json.RawMessage
-		err := dec.Decode(&raw)
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return &streamError{doc: doc, err: fmt.Errorf("invalid JSON: %w", err)}
-		}
-		if !isEmptyDocument(raw) {
-			fn(doc, raw, nil)
+// documentJSON calls fn with the JSON of raw, one `---`-separated document, numbering
+// from after doc, and returns the last number used. A document that starts with `{` is
+// read as JSON, and may be a stream of several objects, as a .json file of concatenated
+// objects is. When its first object is not JSON (a YAML flow mapping such as
+// `{apiVersion: v1, ...}`), it is read as YAML, as kubectl's YAMLOrJSONDecoder falls back
+// to YAML. YAML is converted strictly: a duplicated key is an error.
+func documentJSON(raw []byte, doc int, fn func(doc int, jsonData []byte, err error)) int {
+	if utilyaml.IsJSONBuffer(raw) {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		for first := true; ; first = false {
+			var value json.RawMessage
+			err := dec.Decode(&value)
+			if err == io.EOF {
+				return doc
+			}
+			if err != nil && first {
+				break
+			}
+			doc++
+			if err != nil {
+				// The rest of the document cannot be split into objects.
+				fn(doc, nil, fmt.Errorf("invalid JSON: %w", err))
+				return doc
+			}
+			if !isEmptyDocument(value) {
+				fn(doc, value, nil)
+			}
 		}
 	}
+	doc++
+	jsonData, err := yaml.YAMLToJSONStrict(raw)
+	switch {
+	case err != nil:
+		fn(doc, nil, fmt.Errorf("invalid YAML: %w", err))
+	case !isEmptyDocument(jsonData):
+		fn(doc, jsonData, nil)
+	}
+	return doc
 }
 
-// streamError is a problem that stops the reading of a file at document doc.
+// streamError is a problem that stops the reading of an input at document doc, 0 for
+// the input as a whole.
 type streamError struct {
 	doc int
 	err error
 }
 
-// isEmptyDocument reports whether a document holds nothing: only `---`, comments or null.
+// isEmptyDocument reports whether a document holds nothing: only comments or null.
 func isEmptyDocument(jsonData []byte) bool {
 	s := bytes.TrimSpace(jsonData)
 	return len(s) == 0 || bytes.Equal(s, []byte("null"))

@@ -74,6 +74,44 @@ func TestManifestReaderRead(t *testing.T) {
 			want:  []string{"deploys.yaml: apps/v1 Deployment /d (typed)"},
 		},
 		{
+			name:  "a YAML stream may hold JSON documents between --- lines, as kubectl reads it",
+			files: map[string]string{"pods.yaml": podJSON("a") + "\n---\n" + podJSON("b") + "\n---\n" + pod("c") + "---\n" + podJSON("d") + "\n"},
+			paths: []string{"pods.yaml"},
+			want:  []string{"pods.yaml: v1 Pod /a (typed)", "pods.yaml: v1 Pod /b (typed)", "pods.yaml: v1 Pod /c (typed)", "pods.yaml: v1 Pod /d (typed)"},
+		},
+		{
+			name:  "a document that starts with { but is a YAML flow mapping is read as YAML",
+			files: map[string]string{"pod.yaml": "{apiVersion: v1, kind: Pod, metadata: {name: flow}}\n"},
+			paths: []string{"pod.yaml"},
+			want:  []string{"pod.yaml: v1 Pod /flow (typed)"},
+		},
+		{
+			name:  "CRLF line ends are read, separators included",
+			files: map[string]string{"pods.yaml": strings.ReplaceAll(pod("a")+"---\n"+pod("b"), "\n", "\r\n")},
+			paths: []string{"pods.yaml"},
+			want:  []string{"pods.yaml: v1 Pod /a (typed)", "pods.yaml: v1 Pod /b (typed)"},
+		},
+		{
+			name:  "a UTF-8 byte order mark is dropped, before YAML or JSON",
+			files: map[string]string{"a.yaml": "\ufeff" + pod("a"), "b.json": "\ufeff" + podJSON("b")},
+			paths: []string{"a.yaml", "b.json"},
+			want:  []string{"a.yaml: v1 Pod /a (typed)", "b.json: v1 Pod /b (typed)"},
+		},
+		{
+			name: "a PodList's items omit apiVersion and kind and take them from the list",
+			files: map[string]string{"pods.json": `{"apiVersion": "v1", "kind": "PodList", "metadata": {}, "items": [` +
+				`{"metadata": {"name": "a", "namespace": "ns"}, "spec": {"containers": [{"name": "app", "image": "nginx"}]}},` +
+				`{"metadata": {"name": "b"}}]}`},
+			paths: []string{"pods.json"},
+			want:  []string{"pods.json: v1 Pod ns/a (typed)", "pods.json: v1 Pod /b (typed)"},
+		},
+		{
+			name:  "a comment-only document is skipped, not an error",
+			files: map[string]string{"pods.yaml": "# generated\n---\n" + pod("a") + "---\n# nothing here\n# nor here\n---\n" + pod("b")},
+			paths: []string{"pods.yaml"},
+			want:  []string{"pods.yaml: v1 Pod /a (typed)", "pods.yaml: v1 Pod /b (typed)"},
+		},
+		{
 			name:  "old versions of judged kinds are no longer served and are read as metadata only",
 			files: map[string]string{"old.yaml": "apiVersion: extensions/v1beta1\nkind: Ingress\nmetadata: {name: old}\nspec: {backend: {serviceName: s}}\n"},
 			paths: []string{"old.yaml"},
@@ -136,6 +174,68 @@ func TestManifestReaderErrors(t *testing.T) {
 	}
 }
 
+func TestManifestReaderDocumentErrors(t *testing.T) {
+	const missingAPIVersion = "missing apiVersion: every document must be a Kubernetes object with apiVersion and kind"
+	for _, tc := range []struct {
+		name, file, content, want string
+	}{
+		{
+			name:    "a JSON document between --- lines is numbered as a document",
+			file:    "pods.yaml",
+			content: podJSON("a") + "\n---\n" + `{"kind": "Pod", "metadata": {"name": "b"}}` + "\n",
+			want:    "pods.yaml: document 2: " + missingAPIVersion,
+		},
+		{
+			name:    "a broken JSON document stops only that document",
+			file:    "pods.yaml",
+			content: podJSON("a") + `{"apiVersion": ` + "\n---\n" + `{"kind": "Pod"}` + "\n",
+			want:    "pods.yaml: document 2: invalid JSON: unexpected EOF\npods.yaml: document 3: " + missingAPIVersion,
+		},
+		{
+			name:    "comment-only documents count in the numbering",
+			file:    "pods.yaml",
+			content: "# header\n---\n" + pod("a") + "---\nkind: Pod\n",
+			want:    "pods.yaml: document 3: " + missingAPIVersion,
+		},
+		{
+			name:    "CRLF line ends keep the document numbers",
+			file:    "pods.yaml",
+			content: strings.ReplaceAll(pod("a")+"---\nkind: Pod\n", "\n", "\r\n"),
+			want:    "pods.yaml: document 2: " + missingAPIVersion,
+		},
+		{
+			name:    "a byte order mark does not hide a misspelt field",
+			file:    "pod.yaml",
+			content: "\ufeffapiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {contianers: []}\n",
+			want:    `pod.yaml: document 1: Pod "a": strict decoding error: unknown field "spec.contianers"`,
+		},
+		{
+			name:    "a duplicated field of a JSON document is an error",
+			file:    "pod.json",
+			content: `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"}, "spec": {"containers": [{"name": "app", "image": "nginx", "image": "ghcr.io/x/y"}]}}`,
+			want:    `pod.json: document 1: Pod "a": strict decoding error: duplicate field "spec.containers[0].image"`,
+		},
+		{
+			name:    "an item of a PodList names the item",
+			file:    "pods.yaml",
+			content: "apiVersion: v1\nkind: PodList\nitems:\n- metadata: {name: a}\n  spec: {contianers: []}\n",
+			want:    `pods.yaml: document 1: items[0]: Pod "a": strict decoding error: unknown field "spec.contianers"`,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			writeFiles(t, map[string]string{tc.file: tc.content})
+			got, err := (&ManifestReader{}).Read([]string{tc.file})
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("error:\n%v\nwant:\n%s", err, tc.want)
+			}
+			if got != nil {
+				t.Errorf("got %d resources with an error, want none", len(got))
+			}
+		})
+	}
+}
+
 func pod(name string) string {
 	return "apiVersion: v1\nkind: Pod\nmetadata:\n  name: " + name + "\nspec:\n  containers:\n    - name: app\n      image: nginx:1.27\n"
 }
@@ -152,6 +252,7 @@ func FuzzReadManifest(f *testing.F) {
 		"apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: c}}\n",
 		"apiVersion: v1\nkind: PodList\nitems:\n- metadata: {name: p}\n",
 		"metadata:\n  name: b: c\n", "--- x\n", "[1, 2]", "{}", "null", "kind: Pod\n",
+		podJSON("a") + "\n---\n" + podJSON("b"), "\ufeff" + pod("c"), "{a: 1}\r\n---\r\n{\"a\": ",
 	} {
 		f.Add([]byte(seed))
 	}

@@ -7,23 +7,20 @@ import (
 	"fmt"
 	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	sigsjson "sigs.k8s.io/json"
+
+	"github.com/privateguard/privateguard/pkg/policy"
 )
 
 // Resource is one Kubernetes object to audit and where it came from.
 type Resource struct {
-	// Object is typed for the kinds the engine judges and for ServiceAccounts
-	// (*corev1.Pod, *appsv1.Deployment, *networkingv1.Ingress, *corev1.ServiceAccount, ...)
-	// and a *metav1.PartialObjectMetadata for every other kind. Its GroupVersionKind is
+	// Object is typed for the kinds of policy.Kinds (*corev1.Pod, *appsv1.Deployment,
+	// *networkingv1.Ingress, *corev1.ServiceAccount, ...) and a
+	// *metav1.PartialObjectMetadata for every other kind. Its GroupVersionKind is
 	// always set.
 	Object runtime.Object
 	// Source is the file the object was read from, "stdin", or "cluster".
@@ -36,33 +33,30 @@ const (
 	ClusterSource = "cluster"
 )
 
-// typedKinds are the kinds read into typed objects: those the engine judges, and
-// ServiceAccounts for IRSA. Other versions of these kinds (extensions/v1beta1 Ingress,
-// apps/v1beta2 Deployment) are no longer served by Kubernetes and are skipped.
-var typedKinds = map[schema.GroupVersionKind]bool{
-	corev1.SchemeGroupVersion.WithKind("Pod"):                   true,
-	corev1.SchemeGroupVersion.WithKind("ReplicationController"): true,
-	corev1.SchemeGroupVersion.WithKind("ServiceAccount"):        true,
-	appsv1.SchemeGroupVersion.WithKind("Deployment"):            true,
-	appsv1.SchemeGroupVersion.WithKind("StatefulSet"):           true,
-	appsv1.SchemeGroupVersion.WithKind("DaemonSet"):             true,
-	appsv1.SchemeGroupVersion.WithKind("ReplicaSet"):            true,
-	batchv1.SchemeGroupVersion.WithKind("Job"):                  true,
-	batchv1.SchemeGroupVersion.WithKind("CronJob"):              true,
-	networkingv1.SchemeGroupVersion.WithKind("Ingress"):         true,
-}
-
-// deserializer decodes the judged kinds strictly: an unknown or duplicated field is an
-// error, as with `kubectl apply`'s default field validation. Leniency here would let a
-// misspelt `initContainer:` hide an image from the audit.
-var deserializer = func() runtime.Decoder {
-	scheme := runtime.NewScheme()
-	utilruntime.Must(corev1.AddToScheme(scheme))
-	utilruntime.Must(appsv1.AddToScheme(scheme))
-	utilruntime.Must(batchv1.AddToScheme(scheme))
-	utilruntime.Must(networkingv1.AddToScheme(scheme))
-	return serializer.NewCodecFactory(scheme, serializer.EnableStrict).UniversalDeserializer()
+// scheme knows the kinds of policy.Kinds and their lists, and nothing else: the reader
+// decodes those kinds into typed objects, the cluster lister lists them. Other versions
+// of these kinds (extensions/v1beta1 Ingress, apps/v1beta2 Deployment) are no longer
+// served by Kubernetes and are read as metadata only, then skipped.
+var scheme = func() *runtime.Scheme {
+	s := runtime.NewScheme()
+	versions := map[schema.GroupVersion]bool{}
+	for i := range policy.Kinds {
+		kind := &policy.Kinds[i]
+		s.AddKnownTypeWithName(kind.GVK, kind.New())
+		s.AddKnownTypeWithName(kind.GVK.GroupVersion().WithKind(kind.GVK.Kind+"List"), kind.NewList())
+		versions[kind.GVK.GroupVersion()] = true
+	}
+	for gv := range versions {
+		// ListOptions and the other option types, for the client's list requests.
+		metav1.AddToGroupVersion(s, gv)
+	}
+	return s
 }()
+
+// deserializer decodes the kinds of policy.Kinds strictly: an unknown or duplicated field
+// is an error, as with `kubectl apply`'s default field validation. Leniency here would
+// let a misspelt `initContainer:` hide an image from the audit.
+var deserializer = serializer.NewCodecFactory(scheme, serializer.EnableStrict).UniversalDeserializer()
 
 // Errors of decoding a document.
 var (
@@ -159,7 +153,7 @@ func fillTypeMeta(item json.RawMessage, apiVersion, kind string) (json.RawMessag
 // only for the others.
 func decodeObject(data []byte, tm metav1.TypeMeta) (runtime.Object, error) {
 	gvk := tm.GroupVersionKind()
-	if !typedKinds[gvk] {
+	if policy.KindFor(gvk) == nil {
 		var meta metav1.PartialObjectMetadata
 		if err := unmarshal(data, &meta); err != nil {
 			return nil, fmt.Errorf("%s: %w", describe(data, tm), err)

@@ -1,4 +1,4 @@
-package audit
+package main
 
 import (
 	"bufio"
@@ -8,10 +8,11 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/privateguard/privateguard/pkg/audit"
 	"github.com/privateguard/privateguard/pkg/policy"
 )
 
-// ANSI escapes of the text output's colours.
+// ANSI escapes of the audit's text output's colours.
 const (
 	colourReset  = "\x1b[0m"
 	colourBold   = "\x1b[1m"
@@ -21,13 +22,13 @@ const (
 	colourCyan   = "\x1b[36m"
 )
 
-// WriteText writes the report for a reader: each object on a header line with its
+// writeText writes r for a reader: each object on a header line with its
 // verdict, then one line per finding, a blank line between objects, then the summary. A
 // finding's label gives its mode: `deny` and `warn` are violations of rules in enforce
 // and audit mode, `change` and `would change` are mutations of rules in enforce and audit
 // mode. A violation's message names the rule, the field and the image; a change shows its
 // field, from → to, and rule. colour adds ANSI colours, for a terminal.
-func (r *Report) WriteText(w io.Writer, colour bool) error {
+func writeText(w io.Writer, r *audit.Report, colour bool) error {
 	bw := bufio.NewWriter(w)
 	paint := func(c, s string) string {
 		if !colour {

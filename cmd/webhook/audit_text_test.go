@@ -1,4 +1,4 @@
-package audit
+package main
 
 import (
 	"bytes"
@@ -8,22 +8,27 @@ import (
 	"strings"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"github.com/privateguard/privateguard/pkg/audit"
+	"github.com/privateguard/privateguard/pkg/policy"
 )
 
 func TestWriteTextColour(t *testing.T) {
-	denied := typed(&corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "web"},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "a", Image: "nginx"}, {Name: "b", Image: "ghcr.io/x/y"}}},
-	}, "v1", "Pod")
-	report := Judge(testPolicy(t), []Resource{denied}, "")
-
-	var plain, coloured bytes.Buffer
-	if err := report.WriteText(&plain, false); err != nil {
+	p, err := policy.Load(filepath.Join(packageDir, "testdata", "policy.yaml"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := report.WriteText(&coloured, true); err != nil {
+	const denied = "apiVersion: v1\nkind: Pod\nmetadata: {namespace: apps, name: web}\nspec:\n  containers: [{name: a, image: nginx}, {name: b, image: ghcr.io/x/y}]\n"
+	resources, err := (&audit.ManifestReader{Stdin: strings.NewReader(denied)}).Read([]string{"-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := audit.Judge(p, resources, "")
+
+	var plain, coloured bytes.Buffer
+	if err := writeText(&plain, report, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeText(&coloured, report, true); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(plain.String(), "\x1b[") {

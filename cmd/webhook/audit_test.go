@@ -1,4 +1,4 @@
-package audit
+package main
 
 import (
 	"bytes"
@@ -10,8 +10,10 @@ import (
 	"strings"
 	"testing"
 
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	"github.com/privateguard/privateguard/pkg/audit"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -22,8 +24,8 @@ type output struct {
 	stdout, stderr string
 }
 
-// runAudit runs the command as `privateguard audit args...` with stdin.
-func runAudit(t *testing.T, c Command, stdin string, args ...string) output {
+// auditRun runs the command as `privateguard audit args...` with stdin.
+func auditRun(t *testing.T, c auditCommand, stdin string, args ...string) output {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	c.Stdin, c.Stdout, c.Stderr = strings.NewReader(stdin), &stdout, &stderr
@@ -68,25 +70,25 @@ func TestRunGolden(t *testing.T) {
 		{
 			name:     "manifests",
 			args:     []string{"--config", "testdata/policy.yaml", "-f", "testdata/manifests"},
-			wantCode: ExitDenied,
+			wantCode: exitDenied,
 		},
 		{
 			name:     "stdin",
 			stdin:    string(pods),
 			args:     []string{"--config", "testdata/policy.yaml", "-f", "-", "-n", "staging"},
-			wantCode: ExitDenied,
+			wantCode: exitDenied,
 		},
 		{
 			name:     "files-and-stdin",
 			stdin:    "apiVersion: v1\nkind: Pod\nmetadata: {name: from-stdin}\nspec:\n  containers: [{name: a, image: nginx}]\n",
 			args:     []string{"--config", "testdata/policy.yaml", "-f", "testdata/manifests/irsa/deployment.yaml", "-f", "-", "-f", "testdata/manifests/irsa/serviceaccount.yaml"},
-			wantCode: ExitAllowed,
+			wantCode: exitAllowed,
 		},
 		{
 			name:     "examples",
 			dir:      "../..",
 			args:     []string{"--config", "examples/policy.yaml", "-f", "examples/"},
-			wantCode: ExitDenied,
+			wantCode: exitDenied,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -94,7 +96,7 @@ func TestRunGolden(t *testing.T) {
 				t.Chdir(tc.dir)
 			}
 			for format, ext := range map[string]string{"text": ".txt", "json": ".json"} {
-				got := runAudit(t, Command{}, tc.stdin, append(tc.args, "-o", format)...)
+				got := auditRun(t, auditCommand{}, tc.stdin, append(tc.args, "-o", format)...)
 				if got.code != tc.wantCode || got.stderr != "" {
 					t.Fatalf("-o %s: exit %d, stderr %q; want exit %d and no stderr", format, got.code, got.stderr, tc.wantCode)
 				}
@@ -110,13 +112,13 @@ func TestRunExitCodes(t *testing.T) {
 		args []string
 		want int
 	}{
-		{"nothing would be denied exits 0", []string{"-f", "testdata/manifests/irsa"}, ExitAllowed},
-		{"an object that would be denied exits 1", []string{"-f", "testdata/manifests/04-podlist.json"}, ExitDenied},
-		{"warnings alone exit 0", []string{"-f", "testdata/manifests/03-list.yaml"}, ExitAllowed},
-		{"bad input exits 2", []string{"-f", "testdata/missing.yaml"}, ExitError},
+		{"nothing would be denied exits 0", []string{"-f", "testdata/manifests/irsa"}, exitAllowed},
+		{"an object that would be denied exits 1", []string{"-f", "testdata/manifests/04-podlist.json"}, exitDenied},
+		{"warnings alone exit 0", []string{"-f", "testdata/manifests/03-list.yaml"}, exitAllowed},
+		{"bad input exits 2", []string{"-f", "testdata/missing.yaml"}, exitError},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := runAudit(t, Command{}, "", append([]string{"--config", "testdata/policy.yaml"}, tc.args...)...)
+			got := auditRun(t, auditCommand{}, "", append([]string{"--config", "testdata/policy.yaml"}, tc.args...)...)
 			if got.code != tc.want {
 				t.Errorf("exit %d, want %d; stderr:\n%s", got.code, tc.want, got.stderr)
 			}
@@ -145,21 +147,21 @@ func TestRunUsageErrors(t *testing.T) {
 			"error: unexpected argument \"y.yaml\" (manifests are given with -f)\n" + hint},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := runAudit(t, Command{}, "", tc.args...)
-			if got.code != ExitError || got.stderr != tc.want || got.stdout != "" {
+			got := auditRun(t, auditCommand{}, "", tc.args...)
+			if got.code != exitError || got.stderr != tc.want || got.stdout != "" {
 				t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant exit 2, no stdout, stderr:\n%s", got.code, got.stdout, got.stderr, tc.want)
 			}
 		})
 	}
 
 	t.Run("an unknown flag is an error with the usage", func(t *testing.T) {
-		got := runAudit(t, Command{}, "", "--config", "p.yaml", "--color")
-		if got.code != ExitError || !strings.HasPrefix(got.stderr, "flag provided but not defined: -color\nJudge manifests") {
+		got := auditRun(t, auditCommand{}, "", "--config", "p.yaml", "--color")
+		if got.code != exitError || !strings.HasPrefix(got.stderr, "flag provided but not defined: -color\nJudge manifests") {
 			t.Errorf("exit %d, stderr:\n%s", got.code, got.stderr)
 		}
 	})
 	t.Run("-h prints the usage and exits 0", func(t *testing.T) {
-		got := runAudit(t, Command{}, "", "-h")
+		got := auditRun(t, auditCommand{}, "", "-h")
 		for _, want := range []string{
 			"privateguard audit --config policy.yaml -f PATH [-f PATH ...] [-n NAMESPACE] [-o text|json]",
 			"privateguard audit --config policy.yaml --cluster [--kubeconfig FILE] [-n NAMESPACE] [-o text|json]",
@@ -170,7 +172,7 @@ func TestRunUsageErrors(t *testing.T) {
 				t.Errorf("usage lacks %q:\n%s", want, got.stderr)
 			}
 		}
-		if got.code != ExitAllowed {
+		if got.code != exitAllowed {
 			t.Errorf("exit %d, want 0", got.code)
 		}
 	})
@@ -194,8 +196,8 @@ func TestRunBadPolicy(t *testing.T) {
 				"  mode: Unsupported value: \"strict\": supported values: \"enforce\", \"audit\", \"off\"\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := runAudit(t, Command{}, "", "--config", tc.config, "-f", "pod.yaml")
-			if got.code != ExitError || got.stderr != tc.want || got.stdout != "" {
+			got := auditRun(t, auditCommand{}, "", "--config", tc.config, "-f", "pod.yaml")
+			if got.code != exitError || got.stderr != tc.want || got.stdout != "" {
 				t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant exit 2, stderr:\n%s", got.code, got.stdout, got.stderr, tc.want)
 			}
 		})
@@ -327,8 +329,8 @@ func TestRunBadInput(t *testing.T) {
 				t.Fatal(err)
 			}
 			writeFiles(t, map[string]string{"policy.yaml": string(policy)})
-			got := runAudit(t, Command{}, tc.stdin, append([]string{"--config", "policy.yaml"}, tc.args...)...)
-			if got.code != ExitError || got.stderr != tc.want || got.stdout != "" {
+			got := auditRun(t, auditCommand{}, tc.stdin, append([]string{"--config", "policy.yaml"}, tc.args...)...)
+			if got.code != exitError || got.stderr != tc.want || got.stdout != "" {
 				t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant exit 2, no stdout, stderr:\n%s", got.code, got.stdout, got.stderr, tc.want)
 			}
 		})
@@ -336,11 +338,11 @@ func TestRunBadInput(t *testing.T) {
 }
 
 func TestRunClusterConnectionError(t *testing.T) {
-	c := Command{NewClient: func(string) (kubernetes.Interface, error) {
+	c := auditCommand{NewClient: func(string) (client.Reader, error) {
 		return nil, errors.New("kubeconfig: no configuration has been provided")
 	}}
-	got := runAudit(t, c, "", "--config", "testdata/policy.yaml", "--cluster")
-	if want := "error: kubeconfig: no configuration has been provided\n"; got.code != ExitError || got.stderr != want {
+	got := auditRun(t, c, "", "--config", "testdata/policy.yaml", "--cluster")
+	if want := "error: kubeconfig: no configuration has been provided\n"; got.code != exitError || got.stderr != want {
 		t.Errorf("exit %d, stderr %q; want exit 2, stderr %q", got.code, got.stderr, want)
 	}
 }
@@ -351,18 +353,18 @@ func TestRunClusterGolden(t *testing.T) {
 		args     []string
 		wantCode int
 	}{
-		{"cluster", nil, ExitDenied},
-		{"cluster-namespace", []string{"-n", "orders"}, ExitAllowed},
+		{"cluster", nil, exitDenied},
+		{"cluster-namespace", []string{"-n", "orders"}, exitAllowed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for format, ext := range map[string]string{"text": ".txt", "json": ".json"} {
 				var kubeconfig string
-				c := Command{NewClient: func(path string) (kubernetes.Interface, error) {
+				c := auditCommand{NewClient: func(path string) (client.Reader, error) {
 					kubeconfig = path
-					return fake.NewClientset(clusterObjects()...), nil
+					return fakeCluster(t), nil
 				}}
 				args := append([]string{"--config", "testdata/policy.yaml", "--cluster", "--kubeconfig", "/etc/kube/config", "-o", format}, tc.args...)
-				got := runAudit(t, c, "", args...)
+				got := auditRun(t, c, "", args...)
 				if got.code != tc.wantCode || got.stderr != "" {
 					t.Fatalf("-o %s: exit %d, stderr %q; want exit %d", format, got.code, got.stderr, tc.wantCode)
 				}
@@ -372,5 +374,35 @@ func TestRunClusterGolden(t *testing.T) {
 				checkGolden(t, tc.name+ext, got.stdout)
 			}
 		})
+	}
+}
+
+// fakeCluster is a fake cluster of the objects of testdata/cluster.yaml.
+func fakeCluster(t *testing.T) client.Reader {
+	t.Helper()
+	resources, err := (&audit.ManifestReader{}).Read([]string{filepath.Join(packageDir, "testdata", "cluster.yaml")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := fake.NewClientBuilder()
+	for _, r := range resources {
+		b = b.WithRuntimeObjects(r.Object)
+	}
+	return b.Build()
+}
+
+func TestRunReadsJSONDocumentsOfAYAMLStream(t *testing.T) {
+	// Valid for kubectl apply -f; once rejected as invalid JSON with exit 2.
+	t.Chdir(t.TempDir())
+	writeFiles(t, map[string]string{"pods.yaml": `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"}, "spec": {"containers": [{"name": "app", "image": "111122223333.dkr.ecr.us-west-2.amazonaws.com/app:1"}]}}` +
+		"\n---\n" + `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "b"}, "spec": {"containers": [{"name": "app", "image": "ghcr.io/x/y:1"}]}}` + "\n"})
+	got := auditRun(t, auditCommand{}, "", "--config", filepath.Join(packageDir, "testdata", "policy.yaml"), "-f", "pods.yaml")
+	if got.code != exitDenied || got.stderr != "" {
+		t.Fatalf("exit %d, stderr %q; want exit 1 (pod b is denied), no stderr", got.code, got.stderr)
+	}
+	for _, want := range []string{"Pod default/a (pods.yaml): allowed\n", "Pod default/b (pods.yaml): DENIED\n", "2 resources: 1 denied"} {
+		if !strings.Contains(got.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, got.stdout)
+		}
 	}
 }

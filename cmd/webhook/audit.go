@@ -1,4 +1,4 @@
-package audit
+package main
 
 import (
 	"context"
@@ -7,41 +7,42 @@ import (
 	"fmt"
 	"io"
 
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/privateguard/privateguard/pkg/audit"
 	"github.com/privateguard/privateguard/pkg/policy"
 )
 
-// Exit codes of Run.
+// Exit codes of `privateguard audit`.
 const (
-	// ExitAllowed: nothing would be denied.
-	ExitAllowed = 0
-	// ExitDenied: something would be denied.
-	ExitDenied = 1
-	// ExitError: bad usage, a bad policy or bad input.
-	ExitError = 2
+	// exitAllowed: nothing would be denied.
+	exitAllowed = 0
+	// exitDenied: something would be denied.
+	exitDenied = 1
+	// exitError: bad usage, a bad policy or bad input.
+	exitError = 2
 )
 
-// Run runs `privateguard audit` with args (those after `audit`) and returns its exit
+// runAudit runs `privateguard audit` with args (those after `audit`) and returns its exit
 // code: it connects to a cluster only with --cluster, through the kubeconfig.
-func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	c := Command{Stdin: stdin, Stdout: stdout, Stderr: stderr}
+func runAudit(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := auditCommand{Stdin: stdin, Stdout: stdout, Stderr: stderr}
 	return c.Run(ctx, args)
 }
 
-// Command is `privateguard audit` with its inputs and outputs; Run is Command with the
-// defaults. Tests set NewClient to audit a fake cluster.
-type Command struct {
+// auditCommand is `privateguard audit` with its inputs and outputs; runAudit is
+// auditCommand with the defaults. Tests set NewClient to audit a fake cluster.
+type auditCommand struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	// NewClient connects to the cluster of --cluster. kubeconfig is the --kubeconfig
-	// flag, possibly empty. Default: NewClientFromKubeconfig.
-	NewClient func(kubeconfig string) (kubernetes.Interface, error)
+	// flag, possibly empty. Default: newClusterReader.
+	NewClient func(kubeconfig string) (client.Reader, error)
 }
 
-// options are the command's flags.
-type options struct {
+// auditOptions are the command's flags.
+type auditOptions struct {
 	// Config is the policy file (--config). Required.
 	Config string
 	// Files are the manifests (-f, repeatable): files, directories or "-" for stdin.
@@ -58,22 +59,22 @@ type options struct {
 	Output string
 }
 
-// Output formats of -o.
+// Output formats of audit's -o.
 const (
 	outputText = "text"
 	outputJSON = "json"
 )
 
-// usageError is a mistake on the command line: printed with a pointer to -h.
+// usageError is a mistake on audit's command line: printed with a pointer to -h.
 type usageError string
 
 func (e usageError) Error() string { return string(e) }
 
 // Run runs the command with args, those after `audit`, and returns its exit code.
-func (c *Command) Run(ctx context.Context, args []string) int {
+func (c *auditCommand) Run(ctx context.Context, args []string) int {
 	opts, err := c.parse(args)
 	if errors.Is(err, flag.ErrHelp) {
-		return ExitAllowed
+		return exitAllowed
 	}
 	if err != nil {
 		var ue usageError
@@ -81,29 +82,29 @@ func (c *Command) Run(ctx context.Context, args []string) int {
 			fmt.Fprintf(c.Stderr, "error: %v\nRun 'privateguard audit -h' for usage.\n", ue)
 		}
 		// Otherwise the flag package has printed the error and the usage.
-		return ExitError
+		return exitError
 	}
 	report, err := c.audit(ctx, opts)
 	if err != nil {
 		printError(c.Stderr, err)
-		return ExitError
+		return exitError
 	}
 	if opts.Output == outputJSON {
 		err = report.WriteJSON(c.Stdout)
 	} else {
-		err = report.WriteText(c.Stdout, useColour(c.Stdout))
+		err = writeText(c.Stdout, report, useColour(c.Stdout))
 	}
 	if err != nil {
 		fmt.Fprintf(c.Stderr, "error: write report: %v\n", err)
-		return ExitError
+		return exitError
 	}
 	if report.Summary.Denied > 0 {
-		return ExitDenied
+		return exitDenied
 	}
-	return ExitAllowed
+	return exitAllowed
 }
 
-const usageText = `Judge manifests or a live cluster against a privateguard policy, read-only: what admission
+const auditUsage = `Judge manifests or a live cluster against a privateguard policy, read-only: what admission
 would deny, warn about and change, before the webhook enforces anything.
 
 Usage:
@@ -121,12 +122,12 @@ Flags:
 `
 
 // parse reads the flags and checks that they make one audit.
-func (c *Command) parse(args []string) (*options, error) {
-	opts := &options{}
+func (c *auditCommand) parse(args []string) (*auditOptions, error) {
+	opts := &auditOptions{}
 	fs := flag.NewFlagSet("privateguard audit", flag.ContinueOnError)
 	fs.SetOutput(c.Stderr)
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usageText)
+		fmt.Fprint(fs.Output(), auditUsage)
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&opts.Config, "config", "", "the policy `file` (required)")
@@ -162,37 +163,38 @@ func (c *Command) parse(args []string) (*options, error) {
 }
 
 // audit loads the policy, reads the objects and judges them.
-func (c *Command) audit(ctx context.Context, opts *options) (*Report, error) {
+func (c *auditCommand) audit(ctx context.Context, opts *auditOptions) (*audit.Report, error) {
 	p, err := policy.Load(opts.Config)
 	if err != nil {
 		return nil, err
 	}
-	var resources []Resource
+	var resources []audit.Resource
 	if opts.Cluster {
 		newClient := c.NewClient
 		if newClient == nil {
-			newClient = NewClientFromKubeconfig
+			newClient = newClusterReader
 		}
-		client, err := newClient(opts.Kubeconfig)
+		reader, err := newClient(opts.Kubeconfig)
 		if err != nil {
 			return nil, err
 		}
-		lister := ClusterLister{Client: client, Namespace: opts.Namespace}
+		lister := audit.ClusterLister{Client: reader, Namespace: opts.Namespace}
 		if resources, err = lister.List(ctx); err != nil {
 			return nil, err
 		}
-		return Judge(p, resources, ""), nil
+		return audit.Judge(p, resources, ""), nil
 	}
-	reader := ManifestReader{Stdin: c.Stdin}
+	reader := audit.ManifestReader{Stdin: c.Stdin}
 	if resources, err = reader.Read(opts.Files); err != nil {
 		return nil, err
 	}
-	return Judge(p, resources, opts.Namespace), nil
+	return audit.Judge(p, resources, opts.Namespace), nil
 }
 
-// NewClientFromKubeconfig connects with kubeconfig, or when it is empty with kubectl's
-// loading rules ($KUBECONFIG, ~/.kube/config), else the in-cluster configuration.
-func NewClientFromKubeconfig(kubeconfig string) (kubernetes.Interface, error) {
+// newClusterReader connects with kubeconfig, or when it is empty with kubectl's loading
+// rules ($KUBECONFIG, ~/.kube/config), else the in-cluster configuration. The client
+// only reads: the audit lists, nothing more.
+func newClusterReader(kubeconfig string) (client.Reader, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = kubeconfig
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
@@ -200,11 +202,11 @@ func NewClientFromKubeconfig(kubeconfig string) (kubernetes.Interface, error) {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
 	cfg.UserAgent = "privateguard-audit"
-	client, err := kubernetes.NewForConfig(cfg)
+	reader, err := audit.NewClusterReader(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
-	return client, nil
+	return reader, nil
 }
 
 // printError writes err to w, one line per joined error.
