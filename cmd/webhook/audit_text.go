@@ -26,8 +26,9 @@ const (
 // verdict, then one line per finding, a blank line between objects, then the summary. A
 // finding's label gives its mode: `deny` and `warn` are violations of rules in enforce
 // and audit mode, `change` and `would change` are mutations of rules in enforce and audit
-// mode. A violation's message names the rule, the field and the image; a change shows its
-// field, from → to, and rule. colour adds ANSI colours, for a terminal.
+// mode, `note` a warning admission would give with an admitted object. A violation's
+// message names the rule, the field and the image; a change shows its field, from → to,
+// and rule. colour adds ANSI colours, for a terminal.
 func writeText(w io.Writer, r *audit.Report, colour bool) error {
 	bw := bufio.NewWriter(w)
 	paint := func(c, s string) string {
@@ -62,6 +63,9 @@ func writeText(w io.Writer, r *audit.Report, colour bool) error {
 				label = paint(colourYellow, "would change")
 			}
 			fmt.Fprintf(bw, "  %s %s: %s [%s]\n", label, c.Path, c.Description(), c.Rule)
+		}
+		for _, w := range res.Warnings {
+			fmt.Fprintf(bw, "  %s %s\n", paint(colourYellow, "note  "), w.Message)
 		}
 	}
 	if len(r.Results) > 0 {

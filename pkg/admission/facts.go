@@ -12,21 +12,23 @@ import (
 )
 
 // serviceAccountFact looks up whether the service account a pod of spec runs as, in
-// namespace, is IRSA. sas nil (--service-accounts=false) and a failed lookup both answer
-// false: IRSA is then judged from the pod alone (see the package doc).
-func serviceAccountFact(ctx context.Context, sas serviceaccount.ServiceAccounts, namespace string, spec *corev1.PodSpec) bool {
+// namespace, is IRSA. sas nil (--service-accounts=false) answers IRSANo: IRSA is then
+// judged from the pod alone. A failed lookup answers IRSAUnknown: the mutating webhook
+// then injects the regional endpoint anyway and the validating webhook does not deny for
+// it (see the package doc).
+func serviceAccountFact(ctx context.Context, sas serviceaccount.ServiceAccounts, namespace string, spec *corev1.PodSpec) policy.IRSAFact {
 	if sas == nil {
-		return false
+		return policy.IRSANo
 	}
-	name := serviceaccount.NameOf(spec)
+	name := policy.ServiceAccountName(spec)
 	irsa, err := sas.IsIRSA(ctx, namespace, name)
 	if err != nil {
 		metrics.ServiceAccountLookupErrors.Inc()
-		logf.FromContext(ctx).Error(err, "service account lookup failed; judging IRSA from the pod's env alone",
-			keyServiceAccount, name)
-		return false
+		logf.FromContext(ctx).Info("service account lookup failed; injecting the regional STS endpoint as for an IRSA pod",
+			keyServiceAccount, name, "error", err.Error())
+		return policy.IRSAUnknown
 	}
-	return irsa
+	return policy.IRSAOf(irsa)
 }
 
 // gatherFacts is what the engine needs to know about the request's object beyond the
@@ -38,11 +40,11 @@ func gatherFacts(ctx context.Context, r *review, sas serviceaccount.ServiceAccou
 	case policy.RolePod:
 		pod, old := r.obj.(*corev1.Pod), asPod(r.old)
 		if r.policy.NeedsServiceAccount(pod, old, r.namespace) {
-			facts.ServiceAccountIRSA = policy.IRSAOf(serviceAccountFact(ctx, sas, r.namespace, &pod.Spec))
+			facts.ServiceAccountIRSA = serviceAccountFact(ctx, sas, r.namespace, &pod.Spec)
 		}
 	case policy.RoleWorkload:
 		if tmpl := r.kind.Template(r.obj); tmpl != nil && r.policy.TemplateNeedsServiceAccount(r.namespace) {
-			facts.ServiceAccountIRSA = policy.IRSAOf(serviceAccountFact(ctx, sas, r.namespace, &tmpl.Spec))
+			facts.ServiceAccountIRSA = serviceAccountFact(ctx, sas, r.namespace, &tmpl.Spec)
 		}
 	}
 	return facts

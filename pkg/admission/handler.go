@@ -56,7 +56,7 @@ func (m *Mutator) mutate(ctx context.Context, req *admission.Request) admission.
 	}
 	pod := r.obj.(*corev1.Pod)
 	d := r.policy.MutatePod(pod, asPod(r.old), r.facts)
-	return mutationResponse(ctx, &pod.Spec, d.Changes)
+	return mutationResponse(ctx, &pod.Spec, d.Changes, d.Warnings)
 }
 
 // Validator answers POST /validate: it judges the final object and denies it when an
@@ -86,7 +86,7 @@ func (v *Validator) validate(ctx context.Context, req *admission.Request) admiss
 	case policy.RoleIngress:
 		d = r.policy.ValidateIngress(r.obj.(*networkingv1.Ingress), r.facts)
 	}
-	return validationResponse(ctx, d.Violations)
+	return validationResponse(ctx, d.Violations, d.Warnings)
 }
 
 // review is a request ready for the engine: its kind, its decoded objects, the policy

@@ -56,7 +56,10 @@ func (f *fakeServiceAccounts) calls() []string {
 
 // testServiceAccounts are the service accounts the fixtures run as.
 func testServiceAccounts() *fakeServiceAccounts {
-	return &fakeServiceAccounts{irsa: map[string]bool{"team-a/app": true, "legacy-app/app": true}}
+	return &fakeServiceAccounts{
+		irsa: map[string]bool{"team-a/app": true, "legacy-app/app": true},
+		errs: map[string]error{"team-a/flaky": errors.New("look up service account team-a/flaky: api server answered 503 ServiceUnavailable")},
+	}
 }
 
 // staticPolicy is a PolicySource that never reloads.
@@ -240,8 +243,15 @@ func assertPatchIsTheEngineDecision(t *testing.T, p *policy.Policy, sas *fakeSer
 		}
 	}
 	ns := pod.Namespace
-	irsa, _ := sas.IsIRSA(context.Background(), ns, serviceaccount.NameOf(&pod.Spec))
-	want, _ := p.MutatedPod(pod, old, policy.Facts{Namespace: ns, ServiceAccountIRSA: policy.IRSAOf(irsa && old == nil)})
+	facts := policy.Facts{Namespace: ns}
+	if old == nil {
+		irsa, err := sas.IsIRSA(context.Background(), ns, policy.ServiceAccountName(&pod.Spec))
+		facts.ServiceAccountIRSA = policy.IRSAOf(irsa)
+		if err != nil {
+			facts.ServiceAccountIRSA = policy.IRSAUnknown
+		}
+	}
+	want, _ := p.MutatedPod(pod, old, facts)
 
 	var got corev1.Pod
 	if err := json.Unmarshal(patched, &got); err != nil {
@@ -307,9 +317,9 @@ func TestServiceAccountLookups(t *testing.T) {
 			wantInjected: true, wantSTSViolation: true,
 		},
 		{
-			name: "a failed lookup injects nothing and judges the pod from its env", fixture: "pod-create-enforce",
+			name: "a failed lookup still injects the regional endpoint, and the validating webhook does not deny for the unknown", fixture: "pod-create-enforce",
 			sas:         &fakeServiceAccounts{errs: map[string]error{"team-a/app": errors.New("connection refused")}},
-			wantLookups: []string{"team-a/app", "team-a/app"},
+			wantLookups: []string{"team-a/app", "team-a/app"}, wantInjected: true,
 		},
 		{
 			name: "without service accounts an IRSA pod is still recognised from its env", fixture: "pod-create-irsa-env-enforce",

@@ -26,7 +26,7 @@ const maxListed = 20
 // validationResponse answers /validate from the violations left in the object: denied
 // (403) with every enforced violation in one message, and each violation in audit mode
 // reported as a warning, an audit annotation, a log line and a metric.
-func validationResponse(ctx context.Context, violations []policy.Violation) admission.Response {
+func validationResponse(ctx context.Context, violations []policy.Violation, warnings []policy.Warning) admission.Response {
 	log := logf.FromContext(ctx)
 	report := newAuditReport(log)
 	var denied []string
@@ -47,13 +47,14 @@ func validationResponse(ctx context.Context, violations []policy.Violation) admi
 		resp = admission.Denied(joinListed(denied, "violations"))
 		log.Info("denied", keyRules, deniedRules, keyCount, len(denied))
 	}
+	report.addWarnings(warnings)
 	report.addTo(&resp)
 	return resp
 }
 
 // mutationResponse answers /mutate: the enforced changes as a JSON patch, and each change
 // of a rule in audit mode as a warning saying what would change.
-func mutationResponse(ctx context.Context, spec *corev1.PodSpec, changes []policy.Change) admission.Response {
+func mutationResponse(ctx context.Context, spec *corev1.PodSpec, changes []policy.Change, warnings []policy.Warning) admission.Response {
 	log := logf.FromContext(ctx)
 	ops, err := podPatch(spec, changes)
 	if err != nil {
@@ -77,6 +78,7 @@ func mutationResponse(ctx context.Context, spec *corev1.PodSpec, changes []polic
 		resp = admission.Patched("", ops...)
 		log.Info("patched", keyRules, rules, keyCount, len(ops))
 	}
+	report.addWarnings(warnings)
 	report.addTo(&resp)
 	return resp
 }
@@ -128,6 +130,19 @@ func (r *auditReport) add(rule policy.RuleID, path *field.Path, message string) 
 	r.log.Info("audit finding", keyRule, rule, keyMode, policy.ModeAudit, keyPath, path.String())
 }
 
+// addWarnings adds the engine's warnings: answered as warnings too, but they are not
+// findings of a rule in audit mode, so they get no audit annotation.
+func (r *auditReport) addWarnings(warnings []policy.Warning) {
+	for i := range warnings {
+		r.total++
+		if r.total > maxListed {
+			continue
+		}
+		r.warnings = append(r.warnings, warnings[i].Message)
+		r.log.Info("warning", keyRule, warnings[i].Rule, keyPath, warnings[i].Path.String())
+	}
+}
+
 // addTo puts the findings in resp, with one more line saying how many were left out.
 func (r *auditReport) addTo(resp *admission.Response) {
 	if r.total == 0 {
@@ -136,6 +151,9 @@ func (r *auditReport) addTo(resp *admission.Response) {
 	if more := r.total - maxListed; more > 0 {
 		msg := fmt.Sprintf("%d more audit findings not listed", more)
 		r.warnings = append(r.warnings, msg)
+		if r.annotations == nil {
+			r.annotations = map[string]string{}
+		}
 		r.annotations["truncated"] = msg
 		r.log.Info("audit findings not listed", keyCount, more)
 	}

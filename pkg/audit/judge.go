@@ -21,11 +21,12 @@ func Judge(p *policy.Policy, resources []Resource, defaultNamespace string) *Rep
 	if defaultNamespace == "" {
 		defaultNamespace = DefaultNamespace
 	}
-	j := judge{p: p, defaultNamespace: defaultNamespace, irsa: map[serviceAccountKey]bool{}}
+	j := judge{p: p, defaultNamespace: defaultNamespace, serviceAccounts: map[serviceAccountKey]serviceAccountFacts{}}
 	for _, r := range resources {
 		if sa, ok := r.Object.(*corev1.ServiceAccount); ok && roleOf(r) == policy.RoleFact {
-			if _, annotated := sa.Annotations[policy.IRSARoleAnnotation]; annotated {
-				j.irsa[serviceAccountKey{j.namespaceOf(sa), sa.Name}] = true
+			var f serviceAccountFacts
+			if f.irsa, f.regionalOptOut = policy.ServiceAccountFacts(sa.Annotations); f.irsa || f.regionalOptOut {
+				j.serviceAccounts[serviceAccountKey{j.namespaceOf(sa), sa.Name}] = f
 			}
 		}
 	}
@@ -45,10 +46,14 @@ func Judge(p *policy.Policy, resources []Resource, defaultNamespace string) *Rep
 
 type serviceAccountKey struct{ namespace, name string }
 
+// serviceAccountFacts are what a ServiceAccount of the input says; one that is absent
+// from the input is not IRSA.
+type serviceAccountFacts struct{ irsa, regionalOptOut bool }
+
 type judge struct {
 	p                *policy.Policy
 	defaultNamespace string
-	irsa             map[serviceAccountKey]bool
+	serviceAccounts  map[serviceAccountKey]serviceAccountFacts
 }
 
 // roleOf is the role of r's kind, 0 for kinds privateguard does not read.
@@ -86,7 +91,7 @@ func (j *judge) judge(r Resource) (result Result, judged bool) {
 		}
 		// A ReplicationController may have no template: nothing to judge, allowed.
 		if tmpl := kind.Template(r.Object); tmpl != nil {
-			d = j.p.EvaluatePodTemplate(tmpl, nil, kind.TemplatePath, j.facts(owner, &tmpl.Spec))
+			d = j.p.EvaluateWorkload(kind, r.Object, nil, j.facts(owner, &tmpl.Spec))
 		}
 	case policy.RoleIngress:
 		ing, ok := r.Object.(*networkingv1.Ingress)
@@ -107,6 +112,7 @@ func (j *judge) judge(r Resource) (result Result, judged bool) {
 		Allowed:    d.Allowed(),
 		Violations: d.Violations,
 		Mutations:  d.Changes,
+		Warnings:   d.Warnings,
 	}
 	if result.Violations == nil {
 		result.Violations = []policy.Violation{}
@@ -121,11 +127,8 @@ func (j *judge) judge(r Resource) (result Result, judged bool) {
 // namespace.
 func (j *judge) facts(owner metav1.Object, spec *corev1.PodSpec) policy.Facts {
 	ns := j.namespaceOf(owner)
-	sa := spec.ServiceAccountName
-	if sa == "" {
-		sa = "default"
-	}
-	return policy.Facts{Namespace: ns, ServiceAccountIRSA: policy.IRSAOf(j.irsa[serviceAccountKey{ns, sa}])}
+	sa := j.serviceAccounts[serviceAccountKey{ns, policy.ServiceAccountName(spec)}]
+	return policy.Facts{Namespace: ns, ServiceAccountIRSA: policy.IRSAOf(sa.irsa), ServiceAccountRegionalOptOut: sa.regionalOptOut}
 }
 
 func (j *judge) namespaceOf(obj metav1.Object) string {

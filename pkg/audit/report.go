@@ -30,10 +30,14 @@ type Result struct {
 	// Mutations are the changes admission makes (enforce) or would make (audit). For a
 	// workload they are the changes its pods would get: templates are never mutated.
 	Mutations []policy.Change `json:"mutations"`
+	// Warnings are what admission would warn about although it admits the object (a
+	// workload's are those its pods would get).
+	Warnings []policy.Warning `json:"warnings,omitempty"`
 }
 
-// Warned reports whether the object is allowed but with findings of rules in audit mode:
-// violations admission would only warn about, or changes it would make under enforce.
+// Warned reports whether the object is allowed but with findings of rules in audit mode
+// (violations admission would only warn about, or changes it would make under enforce)
+// or warnings.
 func (r *Result) Warned() bool {
 	if !r.Allowed {
 		return false
@@ -48,7 +52,7 @@ func (r *Result) Warned() bool {
 			return true
 		}
 	}
-	return false
+	return len(r.Warnings) > 0
 }
 
 // Mutated reports whether admission changes the object (or, for a workload, its pods).
