@@ -37,22 +37,39 @@ func webhookConfigurations(t *testing.T, r *renderedChart) (*admissionregistrati
 	var v admissionregistrationv1.ValidatingWebhookConfiguration
 	r.decode(t, "MutatingWebhookConfiguration", mutating[0], &m)
 	r.decode(t, "ValidatingWebhookConfiguration", validating[0], &v)
-	if len(m.Webhooks) != 1 || len(v.Webhooks) != 1 {
-		t.Fatalf("got %d mutating and %d validating webhooks, want one of each", len(m.Webhooks), len(v.Webhooks))
+	// The main entry, and kube-system's own entry unless webhook.kubeSystem is off.
+	if len(m.Webhooks) < 1 || len(m.Webhooks) > 2 || len(v.Webhooks) != len(m.Webhooks) {
+		t.Fatalf("got %d mutating and %d validating webhooks, want the main entry (and kube-system's) in each", len(m.Webhooks), len(v.Webhooks))
 	}
 	return &m, &v
 }
 
-// commonWebhooks returns the single webhook of each configuration in their common form.
+// commonWebhooks returns the main webhook of each configuration in their common form.
 func commonWebhooks(t *testing.T, r *renderedChart) (mutating, validating webhook) {
 	t.Helper()
 	m, v := webhookConfigurations(t, r)
-	mw, vw := m.Webhooks[0], v.Webhooks[0]
-	mutating = webhook{mw.Name, mw.ClientConfig, mw.Rules, mw.FailurePolicy, mw.MatchPolicy, mw.NamespaceSelector,
+	return commonMutating(m.Webhooks[0]), commonValidating(v.Webhooks[0])
+}
+
+// kubeSystemWebhooks returns kube-system's entry of each configuration; ok is false when
+// the chart renders none.
+func kubeSystemWebhooks(t *testing.T, r *renderedChart) (mutating, validating webhook, ok bool) {
+	t.Helper()
+	m, v := webhookConfigurations(t, r)
+	if len(m.Webhooks) < 2 {
+		return webhook{}, webhook{}, false
+	}
+	return commonMutating(m.Webhooks[1]), commonValidating(v.Webhooks[1]), true
+}
+
+func commonMutating(mw admissionregistrationv1.MutatingWebhook) webhook {
+	return webhook{mw.Name, mw.ClientConfig, mw.Rules, mw.FailurePolicy, mw.MatchPolicy, mw.NamespaceSelector,
 		mw.ObjectSelector, mw.SideEffects, mw.TimeoutSeconds, mw.AdmissionReviewVersions, mw.MatchConditions}
-	validating = webhook{vw.Name, vw.ClientConfig, vw.Rules, vw.FailurePolicy, vw.MatchPolicy, vw.NamespaceSelector,
+}
+
+func commonValidating(vw admissionregistrationv1.ValidatingWebhook) webhook {
+	return webhook{vw.Name, vw.ClientConfig, vw.Rules, vw.FailurePolicy, vw.MatchPolicy, vw.NamespaceSelector,
 		vw.ObjectSelector, vw.SideEffects, vw.TimeoutSeconds, vw.AdmissionReviewVersions, vw.MatchConditions}
-	return mutating, validating
 }
 
 func excludedNamespaces(t *testing.T, w webhook) []string {

@@ -114,7 +114,7 @@ func TestWebhookConfigurations(t *testing.T) {
 		}
 	})
 
-	t.Run("kube-system, kube-node-lease and the release namespace are never sent", func(t *testing.T) {
+	t.Run("the main entries never receive kube-system (it has its own), kube-node-lease or the release namespace", func(t *testing.T) {
 		want := []string{"kube-system", "kube-node-lease", "privateguard"}
 		for _, w := range []webhook{mutating, validating} {
 			if diff := cmp.Diff(want, excludedNamespaces(t, w)); diff != "" {
@@ -269,6 +269,63 @@ func TestWebhookRulesAreTheEnginesKinds(t *testing.T) {
 		want := []webhookResource{"apps/v1 controllerrevisions", "apps/v1 controllerrevisions/scale"}
 		if !slices.Equal(missing, want) || len(extra) != 0 {
 			t.Errorf("missing %v extra %v, want missing %v", missing, extra, want)
+		}
+	})
+}
+
+// TestKubeSystemHasItsOwnEntries checks SPEC section 7: kube-system, where the add-ons of
+// the AWS guide run, gets its own entry in each configuration, which fails open whatever
+// the main entries do, while the main entries keep excluding it.
+func TestKubeSystemHasItsOwnEntries(t *testing.T) {
+	kubeSystemOnly := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
+		Key: corev1.LabelMetadataName, Operator: metav1.LabelSelectorOpIn, Values: []string{"kube-system"},
+	}}}
+	t.Run("by default both configurations cover kube-system alone, failing open", func(t *testing.T) {
+		r := mustRender(t, defaultRelease, withRegion("webhook: {failurePolicy: {mutating: Fail, validating: Fail}}\n"))
+		mainM, mainV := commonWebhooks(t, r)
+		m, v, ok := kubeSystemWebhooks(t, r)
+		if !ok {
+			t.Fatal("no kube-system entries")
+		}
+		for _, pair := range [][2]webhook{{m, mainM}, {v, mainV}} {
+			ks, main := pair[0], pair[1]
+			if p := ks.FailurePolicy; p == nil || *p != admissionregistrationv1.Ignore {
+				t.Errorf("%s failurePolicy = %v, want Ignore although the main entry fails closed", ks.Name, p)
+			}
+			if diff := cmp.Diff(kubeSystemOnly, ks.NamespaceSelector); diff != "" {
+				t.Errorf("%s namespaceSelector (-want +got):\n%s", ks.Name, diff)
+			}
+			if !slices.Contains(excludedNamespaces(t, main), "kube-system") {
+				t.Errorf("%s does not exclude kube-system: it would be called twice there, once failing closed", main.Name)
+			}
+			// Everything else is the main entry's: the same rules, server and conditions.
+			ks.Name, ks.FailurePolicy, ks.NamespaceSelector = main.Name, main.FailurePolicy, main.NamespaceSelector
+			if diff := cmp.Diff(main, ks); diff != "" {
+				t.Errorf("kube-system's entry differs from the main one beyond name, failure policy and selector (-main +kube-system):\n%s", diff)
+			}
+		}
+		if m.Name != "mutate.kube-system.privateguard.io" || v.Name != "validate.kube-system.privateguard.io" {
+			t.Errorf("kube-system entries are named %q and %q", m.Name, v.Name)
+		}
+		mc, _ := webhookConfigurations(t, r)
+		if p := mc.Webhooks[1].ReinvocationPolicy; p == nil || *p != admissionregistrationv1.IfNeededReinvocationPolicy {
+			t.Errorf("kube-system mutating reinvocationPolicy = %v, want IfNeeded", p)
+		}
+	})
+	t.Run("webhook.kubeSystem.enabled=false leaves kube-system out entirely", func(t *testing.T) {
+		r := mustRender(t, defaultRelease, withRegion("webhook: {kubeSystem: {enabled: false}}\n"))
+		if _, _, ok := kubeSystemWebhooks(t, r); ok {
+			t.Error("kube-system entries rendered although webhook.kubeSystem.enabled is false")
+		}
+		m, _ := commonWebhooks(t, r)
+		if !slices.Contains(excludedNamespaces(t, m), "kube-system") {
+			t.Error("the main entry does not exclude kube-system")
+		}
+	})
+	t.Run("a release installed in kube-system never judges its own namespace", func(t *testing.T) {
+		r := mustRender(t, release{name: "privateguard", namespace: "kube-system"}, withRegion(""))
+		if _, _, ok := kubeSystemWebhooks(t, r); ok {
+			t.Error("kube-system entries rendered for a release in kube-system: the webhook would judge its own pods")
 		}
 	})
 }

@@ -22,8 +22,8 @@ func TestLoadExamplePolicy(t *testing.T) {
 	if got := p.Mode(RuleImageRegistry, "legacy-billing"); got != ModeAudit {
 		t.Errorf("image-registry mode in legacy-billing = %q, want audit (override)", got)
 	}
-	if got := p.Mode(RuleImageRegistry, "kube-system"); got != ModeOff {
-		t.Errorf("mode in excluded kube-system = %q, want off", got)
+	if got := p.Mode(RuleClusterAutoscalerStaticInstanceList, "kube-system"); got != ModeEnforce {
+		t.Errorf("cluster-autoscaler-static-instance-list in kube-system = %q, want enforce: the add-on rules must reach kube-system", got)
 	}
 }
 

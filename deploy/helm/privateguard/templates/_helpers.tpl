@@ -106,8 +106,9 @@ Certificate, whose secret's ca.crt is the chart's CA.
 {{- end }}
 
 {{/*
-Namespaces never sent to the webhook: kube-system and kube-node-lease, the release
-namespace (the webhook must never block its own pods from starting), and the user's list.
+Namespaces the main webhook entry is never sent: kube-node-lease, the release namespace
+(the webhook must never block its own pods from starting), the user's list, and
+kube-system, which has its own entry (privateguard.kubeSystemSelector).
 */}}
 {{- define "privateguard.namespaceSelector" -}}
 {{- $excluded := concat (list "kube-system" "kube-node-lease" .Release.Namespace) .Values.webhook.excludeNamespaces | uniq -}}
@@ -119,6 +120,30 @@ namespaceSelector:
         {{- range $excluded }}
         - {{ . | quote }}
         {{- end }}
+{{- end }}
+
+{{/*
+Whether kube-system gets its own webhook entries: webhook.kubeSystem.enabled, unless the
+release itself runs there (then kube-system stays excluded like any release namespace) or
+the user excludes it.
+*/}}
+{{- define "privateguard.kubeSystemCovered" -}}
+{{- if and .Values.webhook.kubeSystem.enabled (ne .Release.Namespace "kube-system") (not (has "kube-system" .Values.webhook.excludeNamespaces)) -}}
+true
+{{- end -}}
+{{- end }}
+
+{{/*
+The kube-system entries' selector: kube-system alone. The add-ons the AWS guide names
+(Cluster Autoscaler, AWS Load Balancer Controller, EFS/EBS CSI, VPC CNI) run there.
+*/}}
+{{- define "privateguard.kubeSystemSelector" -}}
+namespaceSelector:
+  matchExpressions:
+    - key: kubernetes.io/metadata.name
+      operator: In
+      values:
+        - "kube-system"
 {{- end }}
 
 {{/*
