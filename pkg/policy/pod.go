@@ -73,7 +73,9 @@ const (
 // (audit). old is the pod before an UPDATE, nil for CREATE: an UPDATE only rewrites the
 // images it changes, and never touches env or args (immutable on a running pod).
 func (p *Policy) MutatePod(pod, old *corev1.Pod, facts Facts) Decision {
-	return p.evaluatePod(pod, old, facts, mutate).decision()
+	var e evaluation
+	p.evaluatePod(&e, pod, old, facts, mutate)
+	return e.d
 }
 
 // ValidatePod judges pod as it is: the validating webhook's re-check of the final object,
@@ -81,13 +83,17 @@ func (p *Policy) MutatePod(pod, old *corev1.Pod, facts Facts) Decision {
 // the images the update changes are judged, so label and status updates of running pods
 // keep working.
 func (p *Policy) ValidatePod(pod, old *corev1.Pod, facts Facts) Decision {
-	return p.evaluatePod(pod, old, facts, validate).decision()
+	var e evaluation
+	p.evaluatePod(&e, pod, old, facts, validate)
+	return e.d
 }
 
 // EvaluatePod applies the mutating rules, then judges the mutated pod: what admission
 // answers end to end. The violations are those left after mutation.
 func (p *Policy) EvaluatePod(pod, old *corev1.Pod, facts Facts) Decision {
-	return p.evaluatePod(pod, old, facts, mutate|validate).decision()
+	var e evaluation
+	p.evaluatePod(&e, pod, old, facts, mutate|validate)
+	return e.d
 }
 
 // EvaluatePodTemplate judges a workload's pod template as its pods would be after
@@ -100,7 +106,9 @@ func (p *Policy) EvaluatePodTemplate(tmpl, old *corev1.PodTemplateSpec, path *fi
 	if old != nil {
 		oldSpec = &old.Spec
 	}
-	return p.evaluate(&tmpl.ObjectMeta, &tmpl.Spec, oldSpec, path.Child("spec"), facts, mutate|validate, false).decision()
+	var e evaluation
+	p.evaluate(&e, &tmpl.ObjectMeta, &tmpl.Spec, oldSpec, path.Child("spec"), facts, mutate|validate, false)
+	return e.d
 }
 
 // EvaluateWorkload judges a workload of kind k (RoleWorkload) by its pod template, as
@@ -142,11 +150,11 @@ func (p *Policy) TemplateNeedsServiceAccount(namespace string) bool {
 // the patch of Decision.Changes); tests and tools compare against it.
 func (p *Policy) MutatedPod(pod, old *corev1.Pod, facts Facts) (*corev1.Pod, Decision) {
 	out := pod.DeepCopy()
-	e := p.evaluatePod(pod, old, facts, mutate)
-	if e != nil {
+	var e evaluation
+	if p.evaluatePod(&e, pod, old, facts, mutate) {
 		e.writeContainers(&out.Spec)
 	}
-	return out, e.decision()
+	return out, e.d
 }
 
 func isMirrorPod(pod *corev1.Pod) bool {
@@ -154,27 +162,19 @@ func isMirrorPod(pod *corev1.Pod) bool {
 	return mirror
 }
 
-// evaluatePod evaluates a pod, or returns nil for a mirror pod.
-func (p *Policy) evaluatePod(pod, old *corev1.Pod, facts Facts, ph phase) *evaluation {
+// evaluatePod evaluates a pod into e; false for a mirror pod, which is not evaluated.
+func (p *Policy) evaluatePod(e *evaluation, pod, old *corev1.Pod, facts Facts, ph phase) bool {
 	if isMirrorPod(pod) {
-		return nil
+		return false
 	}
 	var oldSpec *corev1.PodSpec
 	if old != nil {
 		oldSpec = &old.Spec
 	}
-	return p.evaluate(&pod.ObjectMeta, &pod.Spec, oldSpec, podSpecPath, facts, ph, old != nil)
+	return p.evaluate(e, &pod.ObjectMeta, &pod.Spec, oldSpec, podSpecPath, facts, ph, old != nil)
 }
 
 var podSpecPath = field.NewPath("spec")
-
-// decision is the evaluation's decision; nothing for a pod not evaluated.
-func (e *evaluation) decision() Decision {
-	if e == nil {
-		return Decision{}
-	}
-	return e.d
-}
 
 // evaluation is the state of one evaluation of a pod spec.
 type evaluation struct {
@@ -188,14 +188,14 @@ type evaluation struct {
 	d         Decision
 }
 
-// evaluate runs the phases of ph on the pod (or template) of meta and spec, or returns nil
-// when the namespace is excluded.
-func (p *Policy) evaluate(meta *metav1.ObjectMeta, spec, old *corev1.PodSpec, specPath *field.Path, facts Facts, ph phase, podUpdate bool) *evaluation {
+// evaluate runs the phases of ph on the pod (or template) of meta and spec into e, which
+// the caller keeps on its stack; false when the namespace is excluded (e stays empty).
+func (p *Policy) evaluate(e *evaluation, meta *metav1.ObjectMeta, spec, old *corev1.PodSpec, specPath *field.Path, facts Facts, ph phase, podUpdate bool) bool {
 	rules := p.settingsFor(facts.Namespace)
 	if rules == nil {
-		return nil
+		return false
 	}
-	e := &evaluation{p: p, rules: rules, spec: specPath, containers: podContainers(spec), podUpdate: podUpdate}
+	*e = evaluation{p: p, rules: rules, spec: specPath, containers: podContainers(spec), podUpdate: podUpdate}
 	if old != nil {
 		markChanged(e.containers, podContainers(old), podUpdate)
 	}
@@ -206,7 +206,7 @@ func (p *Policy) evaluate(meta *metav1.ObjectMeta, spec, old *corev1.PodSpec, sp
 	if ph&validate != 0 {
 		e.validate()
 	}
-	return e
+	return true
 }
 
 func (e *evaluation) mutate() {

@@ -33,19 +33,27 @@ var Rules = [...]RuleID{
 	RuleALBCertificateDiscovery,
 }
 
-// ruleIndex maps each rule id to its position in Rules.
-var ruleIndex = func() map[RuleID]int {
-	m := make(map[RuleID]int, len(Rules))
-	for i, id := range Rules {
-		m[id] = i
-	}
-	return m
-}()
-
-// index gives the rule's position in Rules, or -1 for an unknown id.
+// index gives the rule's position in Rules, or -1 for an unknown id. A switch, not a
+// scan or a map: the compiler turns it into a search on length and bytes, and the hot
+// path asks it for every rule of every object.
 func (r RuleID) index() int {
-	if i, ok := ruleIndex[r]; ok {
-		return i
+	switch r {
+	case RuleImageRegistry:
+		return 0
+	case RuleImageRegion:
+		return 1
+	case RuleImageRewrite:
+		return 2
+	case RuleSTSRegionalEndpoint:
+		return 3
+	case RuleMarketplaceImage:
+		return 4
+	case RuleClusterAutoscalerStaticInstanceList:
+		return 5
+	case RuleLBControllerWAFShield:
+		return 6
+	case RuleALBCertificateDiscovery:
+		return 7
 	}
 	return -1
 }

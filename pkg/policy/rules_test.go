@@ -565,3 +565,14 @@ func TestMessagesCutLongValues(t *testing.T) {
 		t.Errorf("message of %d bytes for a 1 MiB image, want it cut at %d characters of the image: %.300q", len(msg), maxQuoted, msg)
 	}
 }
+
+func TestRuleIndexIsThePositionInRules(t *testing.T) {
+	for i, r := range Rules {
+		if got := r.index(); got != i {
+			t.Errorf("%s.index() = %d, want %d (its position in Rules)", r, got, i)
+		}
+	}
+	if got := RuleID("image-registries").index(); got != -1 {
+		t.Errorf("an unknown rule's index = %d, want -1", got)
+	}
+}
