@@ -19,6 +19,10 @@ type imageClass struct {
 
 	// rewritten is the reference image-rewrite moves the image to, "" if none.
 	rewritten string
+	// note is what the user must be told about that rewrite (a pinned digest a
+	// pull-through cache cannot fill; a move across partitions), "" if nothing; the
+	// evaluation adds where and the rule id.
+	note string
 }
 
 // classify parses raw and classifies it against the policy.
@@ -33,8 +37,8 @@ func (p *Policy) classify(raw string) *imageClass {
 	c.allowed = p.isAllowed(host, path)
 	c.ecr, c.isECR = parseECRHost(host)
 	c.addon = c.isECR && isAddonAccount(c.ecr.Account)
-	if to, ok := p.rewrite(c); ok {
-		c.rewritten = to.String()
+	if to, note, ok := p.rewrite(c); ok {
+		c.rewritten, c.note = to.String(), note
 	}
 	return c
 }

@@ -51,9 +51,25 @@ func (p *Policy) compileHeader(f *File) field.ErrorList {
 	return errs
 }
 
-// compileRegistries reads registries.allowed and registries.marketplace.
+// compileRegistries reads registries.eksAddonRegistry, registries.allowed and
+// registries.marketplace.
 func (p *Policy) compileRegistries(r *Registries, fp *field.Path) field.ErrorList {
 	var errs field.ErrorList
+	if r.EKSAddonRegistry != "" {
+		ap := fp.Child("eksAddonRegistry")
+		prefix, err := parseRegistryPrefix(r.EKSAddonRegistry)
+		ecr, isECR := parseECRHost(prefix.host)
+		switch {
+		case err != nil:
+			errs = append(errs, field.Invalid(ap, r.EKSAddonRegistry, err.Error()))
+		case prefix.path != "" || !isECR:
+			errs = append(errs, field.Invalid(ap, r.EKSAddonRegistry, "must be an ECR registry host, such as 602401143452.dkr.ecr.us-west-2.amazonaws.com"))
+		case p.addonRegistry != "" && ecr.Region != p.region:
+			errs = append(errs, field.Invalid(ap, r.EKSAddonRegistry, fmt.Sprintf("an ECR registry of region %s, but region is %s", ecr.Region, p.region)))
+		default:
+			p.addonRegistry = prefix.host
+		}
+	}
 	var allowedNames []string
 	for i, s := range r.Allowed {
 		ip := fp.Child("allowed").Index(i)
@@ -121,7 +137,14 @@ func (p *Policy) compileRewrite(rw *Rewrite, fp *field.Path) field.ErrorList {
 			errs = append(errs, field.Invalid(rp.Child("to"), r.To, "not under registries.allowed ("+p.allowedText+"): rewritten images would be denied"))
 			continue
 		}
-		p.rewrites = append(p.rewrites, rewriteRule{from: from, to: to})
+		p.rewrites = append(p.rewrites, rewriteRule{from: from, to: to, pullThroughCache: boolOr(r.PullThroughCache, true)})
+	}
+	switch p.pinnedDigests = rw.PinnedDigests; p.pinnedDigests {
+	case "":
+		p.pinnedDigests = PinnedDigestsKeep
+	case PinnedDigestsKeep, PinnedDigestsDropWhenTagged:
+	default:
+		errs = append(errs, field.NotSupported(fp.Child("pinnedDigests"), rw.PinnedDigests, []PinnedDigests{PinnedDigestsKeep, PinnedDigestsDropWhenTagged}))
 	}
 	sort.SliceStable(p.rewrites, func(a, b int) bool {
 		return len(p.rewrites[a].from.path) > len(p.rewrites[b].from.path)

@@ -54,6 +54,9 @@ type Registries struct {
 	// Marketplace holds the AWS Marketplace registries: their images are always a
 	// marketplace-image violation and never rewritten. Absent: DefaultMarketplace.
 	Marketplace []string `json:"marketplace"`
+	// EKSAddonRegistry overrides the built-in EKS add-on registry host of the region, for
+	// a region newer than this release. Default: the built-in table.
+	EKSAddonRegistry string `json:"eksAddonRegistry,omitempty"`
 }
 
 // DefaultMarketplace is the AWS Marketplace registry list used when the policy names none.
@@ -66,7 +69,24 @@ type Rewrite struct {
 	// EKSAddonsToRegion rewrites EKS add-on images of another region to the add-on
 	// registry of the cluster's region. Default true.
 	EKSAddonsToRegion *bool `json:"eksAddonsToRegion,omitempty"`
+	// PinnedDigests says how an image pinned by digest is rewritten to a pull-through
+	// cache: keep (default) or dropWhenTagged.
+	PinnedDigests PinnedDigests `json:"pinnedDigests,omitempty"`
 }
+
+// PinnedDigests says how image-rewrite treats an image pinned by digest when the mirror
+// is an ECR pull-through cache, which cannot fill a cold cache from a pull by digest, even
+// tag@digest (aws/containers-roadmap#2837).
+type PinnedDigests string
+
+const (
+	// PinnedDigestsKeep keeps the digest and warns, naming the image and how to warm the
+	// cache. The default.
+	PinnedDigestsKeep PinnedDigests = "keep"
+	// PinnedDigestsDropWhenTagged rewrites tag@digest to the tag, and warns that it did;
+	// a digest-only image keeps its digest, with the warning.
+	PinnedDigestsDropWhenTagged PinnedDigests = "dropWhenTagged"
+)
 
 // RewriteRule rewrites images under From to the same repository path under To.
 type RewriteRule struct {
@@ -75,6 +95,9 @@ type RewriteRule struct {
 	From string `json:"from"`
 	// To is the mirror: an ECR pull-through-cache prefix, under registries.allowed.
 	To string `json:"to"`
+	// PullThroughCache says To is an ECR pull-through cache (see PinnedDigests). Default
+	// true; false for a mirror the images are copied into.
+	PullThroughCache *bool `json:"pullThroughCache,omitempty"`
 }
 
 // IRSA configures the injection of sts-regional-endpoint.

@@ -14,25 +14,30 @@ func (e *evaluation) rewriteImage(c *container, mode Mode) {
 	if ic.rewritten == "" {
 		return
 	}
-	e.addChange(c, RuleImageRewrite, mode, SetImage, c.path(e.spec).Child("image"), c.image, ic.rewritten, "")
+	p := c.path(e.spec).Child("image")
+	e.addChange(c, RuleImageRewrite, mode, SetImage, p, c.image, ic.rewritten, "")
+	if ic.note != "" {
+		e.addWarning(RuleImageRewrite, p, c.image, fmt.Sprintf("image %s (%s) %s [%s]", quote(c.image), p, ic.note, RuleImageRewrite))
+	}
 	if mode == ModeEnforce {
 		c.image, c.class = ic.rewritten, nil
 	}
 }
 
-// rewrite is the image's new home, if image-rewrite moves it. Images already allowed,
-// excluded and Marketplace images stay; the result is always allowed, so a second pass
-// changes nothing.
-func (p *Policy) rewrite(ic *imageClass) (image, bool) {
+// rewrite is the image's new home, if image-rewrite moves it, and what the user must be
+// told about the move. Images already allowed, excluded and Marketplace images stay; the
+// result is always allowed, so a second pass changes nothing.
+func (p *Policy) rewrite(ic *imageClass) (image, string, bool) {
 	img := ic.img
 	if ic.marketplace || ic.allowed || ic.excluded {
-		return image{}, false
+		return image{}, "", false
 	}
 	if p.eksAddonsToRegion && ic.addon && img.host != p.addonRegistry {
 		to, err := img.withRepository(p.addonRegistry, img.path)
-		return to, err == nil
+		return to, p.partitionNote(ic, to), err == nil
 	}
-	for _, r := range p.rewrites {
+	for i := range p.rewrites {
+		r := &p.rewrites[i]
 		if !r.from.contains(img.host, img.path) {
 			continue
 		}
@@ -45,12 +50,37 @@ func (p *Policy) rewrite(ic *imageClass) (image, bool) {
 			newPath += "/" + rest
 		}
 		if newPath == "" {
-			return image{}, false
+			return image{}, "", false
 		}
 		to, err := img.withRepository(r.to.host, newPath)
-		return to, err == nil
+		if err != nil {
+			return image{}, "", false
+		}
+		to, note := p.pinnedDigest(r, to)
+		return to, note, true
 	}
-	return image{}, false
+	return image{}, "", false
+}
+
+// pinnedDigest applies rewrite.pinnedDigests to an image rewritten by r. An ECR
+// pull-through cache cannot fill a cold cache from a pull by digest, even tag@digest
+// (aws/containers-roadmap#2837): the pod would sit in ImagePullBackOff.
+func (p *Policy) pinnedDigest(r *rewriteRule, to image) (image, string) {
+	if !r.pullThroughCache || to.digest == "" {
+		return to, ""
+	}
+	const why = "an ECR pull-through cache cannot fill a cold cache from a pull by digest (aws/containers-roadmap#2837)"
+	if p.pinnedDigests == PinnedDigestsDropWhenTagged && to.tag != "" {
+		to.digest = ""
+		return to, fmt.Sprintf("is pinned by digest; rewritten to the pull-through cache %s without its digest, since %s; the tag is no longer pinned: copy the image into a regular ECR repository (pullThroughCache: false) to keep the digest",
+			r.to, why)
+	}
+	how := "pull it by tag once from inside the VPC to warm the cache"
+	if to.tag == "" {
+		how = "pull it once from inside the VPC to warm the cache"
+	}
+	return to, fmt.Sprintf("is pinned by digest and rewritten to the pull-through cache %s, but %s: %s, or copy the image into a regular ECR repository (pullThroughCache: false)",
+		r.to, why, how)
 }
 
 // checkImage judges one container's image: at most one violation, the most specific of
@@ -135,3 +165,15 @@ func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // quote is s, cut by truncate, in Go string syntax.
 func quote(s string) string { return strconv.Quote(truncate(s)) }
+
+// partitionNote says when moving an add-on image crosses AWS partitions (aws-cn or
+// aws-us-gov to aws, or back): the move is made, since the image can only be pulled in
+// the cluster's own partition, but the same path may not be published there.
+func (p *Policy) partitionNote(ic *imageClass, to image) string {
+	from, into := partitionOf(ic.ecr.Region), partitionOf(p.region)
+	if from == into {
+		return ""
+	}
+	return fmt.Sprintf("is an EKS add-on image of the %s partition and is moved to the add-on registry of %s in the %s partition, %s; check that the %s partition publishes %s",
+		from, p.region, into, to.host, into, to.path)
+}

@@ -13,6 +13,7 @@ type Policy struct {
 	marketplace    []registryPrefix
 
 	rewrites          []rewriteRule // longest From first
+	pinnedDigests     PinnedDigests
 	eksAddonsToRegion bool
 	injectRegion      bool
 
@@ -27,6 +28,8 @@ type Policy struct {
 
 type rewriteRule struct {
 	from, to registryPrefix
+	// pullThroughCache: to is an ECR pull-through cache.
+	pullThroughCache bool
 }
 
 type compiledOverride struct {

@@ -73,24 +73,6 @@ func TestParseECRHost(t *testing.T) {
 	}
 }
 
-func TestAddonRegistry(t *testing.T) {
-	tests := map[string]string{
-		"us-west-2":     "602401143452.dkr.ecr.us-west-2.amazonaws.com",
-		"af-south-1":    "877085696533.dkr.ecr.af-south-1.amazonaws.com",
-		"cn-north-1":    "918309763551.dkr.ecr.cn-north-1.amazonaws.com.cn",
-		"us-gov-west-1": "013241004608.dkr.ecr.us-gov-west-1.amazonaws.com",
-		"il-central-1":  "066635153087.dkr.ecr.il-central-1.amazonaws.com",
-	}
-	for region, want := range tests {
-		if got := addonRegistry(region); got != want {
-			t.Errorf("addonRegistry(%q) = %q, want %q", region, got, want)
-		}
-	}
-	if len(addonAccounts) != 20 {
-		t.Errorf("addonAccounts has %d regions, want the 20 of the EKS add-on registry table", len(addonAccounts))
-	}
-}
-
 func TestRegistryPrefixContains(t *testing.T) {
 	tests := []struct {
 		name, prefix, image string

@@ -576,3 +576,13 @@ func TestRuleIndexIsThePositionInRules(t *testing.T) {
 		t.Errorf("an unknown rule's index = %d, want -1", got)
 	}
 }
+
+func TestEKSAddonRegistryOverride(t *testing.T) {
+	const override = "123456789012.dkr.ecr.us-west-2.amazonaws.com"
+	p := testPolicy(t, func(f *File) { f.Registries.EKSAddonRegistry = override })
+	d := p.EvaluatePod(podOf(ctr("cni", "602401143452.dkr.ecr.us-east-1.amazonaws.com/amazon-k8s-cni:v1.19.2")), nil, Facts{Namespace: "default"})
+	assertSummary(t, d, "change image-rewrite enforce spec.containers[0].image image \"602401143452.dkr.ecr.us-east-1.amazonaws.com/amazon-k8s-cni:v1.19.2\" → \""+override+"/amazon-k8s-cni:v1.19.2\"")
+	if d := p.EvaluatePod(podOf(ctr("cni", override+"/amazon-k8s-cni:v1.19.2")), nil, Facts{Namespace: "default"}); len(d.Violations)+len(d.Changes) != 0 {
+		t.Errorf("an image of the overriding add-on registry is not allowed as is: %q", summary(d))
+	}
+}
