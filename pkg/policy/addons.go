@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"path"
 	"strconv"
 	"strings"
 
@@ -12,14 +13,18 @@ import (
 // that would otherwise call a public AWS endpoint.
 type addonFlagRule struct {
 	rule RuleID
-	// repository is the last path component of the add-on's image repository.
-	repository string
+	// binary names the add-on in messages.
+	binary string
+	// repositories are the last path components of the add-on's image repositories.
+	repositories map[string]bool
 	// flags are the required settings, each a boolean flag and the value it must have.
 	flags []requiredFlag
 	// applies further limits the containers judged, nil for all.
-	applies func(c *container) bool
+	applies func(cl *commandLine) bool
 	// why is the reason, for messages.
 	why string
+	// chartValues say how the add-on's own Helm chart sets the flags.
+	chartValues string
 }
 
 type requiredFlag struct {
@@ -29,27 +34,46 @@ type requiredFlag struct {
 
 func (f requiredFlag) String() string { return "--" + f.name + "=" + strconv.FormatBool(f.value) }
 
+// clusterAutoscalerArches are the architectures Cluster Autoscaler publishes images for
+// as cluster-autoscaler-<arch>.
+var clusterAutoscalerArches = []string{"amd64", "arm64", "arm", "ppc64le", "s390x"}
+
 var clusterAutoscalerRule = addonFlagRule{
-	rule:       RuleClusterAutoscalerStaticInstanceList,
-	repository: "cluster-autoscaler",
-	flags:      []requiredFlag{{"aws-use-static-instance-list", true}},
-	applies:    selectsAWSCloudProvider,
-	why:        "without it Cluster Autoscaler fetches the EC2 instance type list from a public pricing endpoint a private cluster cannot reach",
+	rule:   RuleClusterAutoscalerStaticInstanceList,
+	binary: "cluster-autoscaler",
+	repositories: func() map[string]bool {
+		m := map[string]bool{"cluster-autoscaler": true}
+		for _, arch := range clusterAutoscalerArches {
+			m["cluster-autoscaler-"+arch] = true
+		}
+		return m
+	}(),
+	flags:       []requiredFlag{{"aws-use-static-instance-list", true}},
+	applies:     selectsAWSCloudProvider,
+	why:         "without it Cluster Autoscaler fetches the EC2 instance type list from a public pricing endpoint a private cluster cannot reach",
+	chartValues: "the cluster-autoscaler chart's value extraArgs.aws-use-static-instance-list=true",
 }
 
 var lbControllerRule = addonFlagRule{
-	rule:       RuleLBControllerWAFShield,
-	repository: "aws-load-balancer-controller",
-	flags:      []requiredFlag{{"enable-shield", false}, {"enable-waf", false}, {"enable-wafv2", false}},
-	why:        "a private cluster has no endpoint for AWS Shield, WAF and WAFv2, and the controller fails calling them",
+	rule:         RuleLBControllerWAFShield,
+	binary:       "aws-load-balancer-controller",
+	repositories: map[string]bool{"aws-load-balancer-controller": true},
+	flags:        []requiredFlag{{"enable-shield", false}, {"enable-waf", false}, {"enable-wafv2", false}},
+	why:          "a private cluster has no endpoint for AWS Shield, WAF and WAFv2, and the controller fails calling them",
+	chartValues:  "the aws-load-balancer-controller chart's values enableShield=false, enableWaf=false and enableWafv2=false",
 }
 
 // addonFlagRules are the two add-on flag rules, in documentation order.
 var addonFlagRules = [...]*addonFlagRule{&clusterAutoscalerRule, &lbControllerRule}
 
-// fixAddonFlags appends the missing flags to args where the rule's fix is on.
+// fixAddonFlags appends the missing flags to args where the rule's fix is on and args is
+// where the binary reads them (not behind a shell script).
 func (e *evaluation) fixAddonFlags() {
-	e.eachMissingFlags(true, func(r *addonFlagRule, mode Mode, c *container, argsPath *field.Path, missing []string) {
+	e.eachAddonContainer(true, func(r *addonFlagRule, mode Mode, c *container, cl *commandLine, missing []string) {
+		if cl.script != nil || cl.problem != "" || len(missing) == 0 {
+			return
+		}
+		argsPath := c.path(e.spec).Child("args")
 		for _, arg := range missing {
 			e.addChange(c, r.rule, mode, AddArg, argsPath, "", arg, "")
 		}
@@ -59,22 +83,47 @@ func (e *evaluation) fixAddonFlags() {
 	})
 }
 
-// checkAddonFlags flags add-on containers that lack a required flag.
+// checkAddonFlags flags add-on containers that lack a required flag, or whose flags
+// cannot be read.
 func (e *evaluation) checkAddonFlags() {
-	e.eachMissingFlags(false, func(r *addonFlagRule, mode Mode, c *container, argsPath *field.Path, missing []string) {
-		hint := "add it to args"
-		if len(missing) > 1 {
-			hint = "add them to args"
+	e.eachAddonContainer(false, func(r *addonFlagRule, mode Mode, c *container, cl *commandLine, missing []string) {
+		flags := strings.Join(missing, " ")
+		switch {
+		case cl.problem != "":
+			e.addViolation(r.rule, mode, cl.script, c.image, fmt.Sprintf(
+				"container %s (%s) runs %s, but its flags cannot be read: %s; run the binary with %s in command and args, or set %s [%s]",
+				quote(c.name), cl.script, r.binary, cl.problem, r.flagsText(), r.chartValues, r.rule))
+		case len(missing) == 0:
+		case cl.script != nil:
+			e.addViolation(r.rule, mode, cl.script, c.image, fmt.Sprintf(
+				"container %s (%s) runs %s from a shell script without %s; %s; the flags cannot be appended to args there (an argument after the script is the shell's $0): add them to the script, or set %s [%s]",
+				quote(c.name), cl.script, r.binary, flags, r.why, r.chartValues, r.rule))
+		default:
+			argsPath := c.path(e.spec).Child("args")
+			hint := "add it to args"
+			if len(missing) > 1 {
+				hint = "add them to args"
+			}
+			e.addViolation(r.rule, mode, argsPath, c.image, fmt.Sprintf(
+				"container %s (%s) runs %s without %s; %s; %s, set %s, or set rules.%s.fix: true [%s]",
+				quote(c.name), argsPath, r.binary, flags, r.why, hint, r.chartValues, r.rule, r.rule))
 		}
-		e.addViolation(r.rule, mode, argsPath, c.image, fmt.Sprintf(
-			"container %s (%s) runs %s without %s; %s; %s, or set rules.%s.fix: true [%s]",
-			quote(c.name), argsPath, r.repository, strings.Join(missing, " "), r.why, hint, r.rule, r.rule))
 	})
 }
 
-// eachMissingFlags calls fn for every add-on container that lacks some of its rule's
-// flags, with the flags as arguments to append. fixing limits it to rules whose fix is on.
-func (e *evaluation) eachMissingFlags(fixing bool, fn func(r *addonFlagRule, mode Mode, c *container, argsPath *field.Path, missing []string)) {
+// flagsText is the rule's required flags as they are written.
+func (r *addonFlagRule) flagsText() string {
+	out := make([]string, len(r.flags))
+	for i, f := range r.flags {
+		out[i] = f.String()
+	}
+	return strings.Join(out, " ")
+}
+
+// eachAddonContainer calls fn for every container the add-on rules judge, with its
+// command line and the flags it lacks, as arguments to append. fixing limits it to rules
+// whose fix is on.
+func (e *evaluation) eachAddonContainer(fixing bool, fn func(r *addonFlagRule, mode Mode, c *container, cl *commandLine, missing []string)) {
 	for _, r := range addonFlagRules {
 		mode := e.rules.mode(r.rule)
 		if mode == ModeOff || fixing && !e.rules.fix(r.rule) {
@@ -82,85 +131,57 @@ func (e *evaluation) eachMissingFlags(fixing bool, fn func(r *addonFlagRule, mod
 		}
 		for i := range e.containers {
 			c := &e.containers[i]
-			if !r.judges(c, e.p.images) {
+			if !r.runsIn(c, e.p.images) {
 				continue
 			}
-			missing := r.missing(c)
-			if len(missing) == 0 {
+			cl := c.commandLine(e.spec)
+			if cl.problem == "" && r.applies != nil && !r.applies(cl) {
 				continue
 			}
-			args := make([]string, len(missing))
-			for j, f := range missing {
-				args[j] = f.String()
+			var missing []string
+			if cl.problem == "" {
+				missing = r.missing(cl)
 			}
-			fn(r, mode, c, c.path(e.spec).Child("args"), args)
+			fn(r, mode, c, cl, missing)
 		}
 	}
 }
 
-// judges reports whether the rule looks at c: a judged regular or init container running
-// the add-on's image.
-func (r *addonFlagRule) judges(c *container, cache *imageCache) bool {
+// runsIn reports whether c is a judged regular or init container running the add-on's
+// image.
+func (r *addonFlagRule) runsIn(c *container, cache *imageCache) bool {
 	if !c.judged || c.ref.List == EphemeralContainers {
 		return false
 	}
 	ic := c.imageClass(cache)
-	if ic.err != nil || !(ic.img.path == r.repository || strings.HasSuffix(ic.img.path, "/"+r.repository)) {
-		return false
-	}
-	return r.applies == nil || r.applies(c)
+	return ic.err == nil && r.repositories[path.Base(ic.img.path)]
 }
 
-// missing lists the required flags the container's command and args do not set to the
-// required value. The last occurrence of a flag wins, as in the add-ons' flag parsing.
-func (r *addonFlagRule) missing(c *container) []requiredFlag {
-	var out []requiredFlag
+// missing lists, as arguments to append, the required flags the command line does not
+// set to the required value.
+func (r *addonFlagRule) missing(cl *commandLine) []string {
+	var out []string
 	for _, f := range r.flags {
-		if v, ok := boolFlag(c, f.name); !ok || v != f.value {
-			out = append(out, f)
+		if v, ok := cl.boolFlag(f.name); !ok || v != f.value {
+			out = append(out, f.String())
 		}
 	}
 	return out
 }
 
-// boolFlag is the value of a boolean --name flag in command and args: --name alone is
-// true, --name=<bool> takes the value.
-func boolFlag(c *container, name string) (value, set bool) {
-	visit := func(tokens []string) {
-		for _, t := range tokens {
-			flag, ok := strings.CutPrefix(t, "--"+name)
-			switch {
-			case !ok:
-			case flag == "":
-				value, set = true, true
-			case flag[0] == '=':
-				if v, err := strconv.ParseBool(flag[1:]); err == nil {
-					value, set = v, true
-				} else {
-					value, set = false, false
-				}
-			}
-		}
-	}
-	visit(c.command)
-	visit(c.args)
-	return value, set
+// selectsAWSCloudProvider reports whether a Cluster Autoscaler container runs for AWS:
+// --cloud-provider=aws or --cloud-provider aws, or no --cloud-provider at all (aws is the
+// default of the builds that run on EKS).
+func selectsAWSCloudProvider(cl *commandLine) bool {
+	provider, _ := cl.flag("cloud-provider", false)
+	return provider == "" || provider == "aws"
 }
 
-// selectsAWSCloudProvider reports whether a Cluster Autoscaler container runs for AWS:
-// --cloud-provider=aws, or no --cloud-provider at all.
-func selectsAWSCloudProvider(c *container) bool {
-	provider := ""
-	visit := func(tokens []string) {
-		for i, t := range tokens {
-			if v, ok := strings.CutPrefix(t, "--cloud-provider="); ok {
-				provider = v
-			} else if t == "--cloud-provider" && i+1 < len(tokens) {
-				provider = tokens[i+1]
-			}
-		}
+// commandLine is the container's command line, read once until args change.
+func (c *container) commandLine(spec *field.Path) *commandLine {
+	if c.cmdline == nil {
+		cl := parseCommandLine(c.command, c.args, c.path(spec))
+		c.cmdline = &cl
 	}
-	visit(c.command)
-	visit(c.args)
-	return provider == "" || provider == "aws"
+	return c.cmdline
 }

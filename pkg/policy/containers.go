@@ -27,6 +27,8 @@ type container struct {
 
 	// class is the policy's classification of image, looked up once.
 	class *imageClass
+	// cmdline is the command line as the add-on binaries read it, parsed once.
+	cmdline *commandLine
 }
 
 // imageClass is the policy's classification of the container's image, looked up once.
@@ -67,6 +69,7 @@ func (c *container) addEnv(vars ...corev1.EnvVar) {
 // addArgs appends arguments without touching the caller's slice.
 func (c *container) addArgs(args ...string) {
 	c.args = append(slices.Clip(c.args), args...)
+	c.cmdline = nil
 }
 
 // path is the container's field path below the pod spec at spec.

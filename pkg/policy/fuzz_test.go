@@ -3,10 +3,13 @@ package policy
 import (
 	"encoding/json"
 	"os"
+	"path"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/yaml"
 )
 
@@ -107,6 +110,23 @@ func FuzzEvaluatePod(f *testing.F) {
 		after := mutated(p, &pod, facts)
 		if again := p.MutatePod(after, nil, facts); len(again.Enforced()) != 0 {
 			t.Fatalf("a second mutation pass changes %q", summary(again))
+		}
+	})
+}
+
+// FuzzCommandLine reads arbitrary command lines and shell scripts: it must never panic,
+// and a command line without a shell has its tokens as they are.
+func FuzzCommandLine(f *testing.F) {
+	for _, s := range []string{"--enable-waf=false", "sh\x00-c\x00exec ./ca --cloud-provider=aws", "bash\x00-ec\x00'unterminated", "busybox\x00sh\x00-c\x00$(x) --a=${b:-c}"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tokens := strings.Split(s, "\x00")
+		cl := parseCommandLine(tokens, nil, field.NewPath("spec"))
+		cl.flag("cloud-provider", false)
+		cl.boolFlag("enable-waf")
+		if !shells[path.Base(tokens[0])] && len(cl.tokens) != len(tokens) {
+			t.Fatalf("tokens %q read as %q", tokens, cl.tokens)
 		}
 	})
 }
