@@ -125,7 +125,7 @@ func TestJudgeSummary(t *testing.T) {
 		typed(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "rewritten"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "a", Image: "nginx"}}}}, "v1", "Pod"),
 		typed(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "denied-and-rewritten"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "a", Image: "nginx"}, {Name: "b", Image: "ghcr.io/x/y"}}}}, "v1", "Pod"),
 		typed(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "legacy-x", Name: "would-be-rewritten"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "a", Image: "nginx"}}}}, "v1", "Pod"),
-		typed(&networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "warned"}, Spec: networkingv1.IngressSpec{IngressClassName: &class, TLS: []networkingv1.IngressTLS{{}}}}, "networking.k8s.io/v1", "Ingress"),
+		typed(&networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "warned", Annotations: map[string]string{policy.ALBListenPortsAnnotation: `[{"HTTPS": 443}]`}}, Spec: networkingv1.IngressSpec{IngressClassName: &class, TLS: []networkingv1.IngressTLS{{}}}}, "networking.k8s.io/v1", "Ingress"),
 		mirror,
 		typed(&metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "cm"}}, "v1", "ConfigMap"),
 		serviceAccount("apps", "default", false),

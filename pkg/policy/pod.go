@@ -22,6 +22,9 @@ type Facts struct {
 	// eks.amazonaws.com/sts-regional-endpoints: "false": the Pod Identity Webhook would
 	// then leave the global endpoint, which a private cluster cannot reach.
 	ServiceAccountRegionalOptOut bool
+	// IngressClass is what the adapter looked up about an Ingress's IngressClass; nil
+	// when IngressClasses cannot be looked up (the class name alb then counts).
+	IngressClass *IngressClassFacts
 }
 
 // IRSAFact is what an adapter knows of whether a pod's service account is an IRSA one.

@@ -34,9 +34,12 @@ type Scenario struct {
 	IRSA        IRSA   `json:"irsa"`
 	// RegionalOptOut: the pod's service account is annotated
 	// eks.amazonaws.com/sts-regional-endpoints: "false".
-	RegionalOptOut bool            `json:"stsRegionalOptOut,omitempty"`
-	Object         json.RawMessage `json:"object"`
-	Old            json.RawMessage `json:"old,omitempty"`
+	RegionalOptOut bool `json:"stsRegionalOptOut,omitempty"`
+	// IngressClass is what an adapter would have looked up about an Ingress's class;
+	// absent, classes cannot be looked up.
+	IngressClass *policy.IngressClassFacts `json:"ingressClass,omitempty"`
+	Object       json.RawMessage           `json:"object"`
+	Old          json.RawMessage           `json:"old,omitempty"`
 }
 
 // Kind is the kind of the scenario's object.
@@ -58,7 +61,7 @@ func (s *Scenario) Facts() policy.Facts {
 	}
 	_ = json.Unmarshal(s.Object, &meta)
 	return policy.Facts{Namespace: meta.Metadata.Namespace, ServiceAccountIRSA: policy.IRSAFact(s.IRSA),
-		ServiceAccountRegionalOptOut: s.RegionalOptOut}
+		ServiceAccountRegionalOptOut: s.RegionalOptOut, IngressClass: s.IngressClass}
 }
 
 // IRSA is a scenario's irsa fact: true, false, or "unknown" (the lookup failed).
