@@ -5,7 +5,7 @@ BIN      := $(CURDIR)/bin
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 PKGS     := ./...
 
-.PHONY: all build lint fmt vet unit test e2e bench demo clean chart helm-lint image push image-test
+.PHONY: all build lint fmt vet unit test e2e bench demo clean chart helm-lint image push push-target image-test
 
 all: build
 
@@ -57,9 +57,12 @@ image:
 
 ## push: push the image index and both images, e.g. make push IMAGE=$$ECR/privateguard:0.1.0
 ## (credentials as crane and docker read them: crane auth login, docker login, credential helpers)
-push: image
-	@test -n "$(IMAGE)" || { echo 'usage: make push IMAGE=<registry>/<repository>:<tag>'; exit 2; }
+push: push-target image
 	$(IMAGE_TOOL) push -layout $(IMAGE_OUT)/oci $(IMAGE)
+
+# push-target stops `make push` before the build when IMAGE is missing.
+push-target:
+	@test -n "$(IMAGE)" || { echo 'usage: make push IMAGE=<registry>/<repository>:<tag>'; exit 2; }
 
 ## image-test: vet and test the image builder: build, push to an in-process registry, pull, rebuild
 image-test:
