@@ -141,10 +141,9 @@ func Build(ctx context.Context, opts Options) (v1.ImageIndex, error) {
 		if err != nil {
 			return nil, fmt.Errorf("image for %s: %w", p, err)
 		}
-		platform := p
 		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{
 			Add:        img,
-			Descriptor: v1.Descriptor{Platform: &platform},
+			Descriptor: v1.Descriptor{Platform: &p},
 		})
 	}
 	return mutate.Annotations(idx, labels).(v1.ImageIndex), nil
