@@ -1,6 +1,9 @@
 # The privateguard image: a static binary on distroless, running as a non-root user.
 #
 #   docker build --build-arg VERSION=$(git describe --tags --always) -t privateguard:dev .
+#
+# `make image` builds the same image without Docker (hack/image); the test of
+# internal/imageconfig keeps this file's user, entrypoint and command in step with it.
 
 FROM --platform=$BUILDPLATFORM golang:1.26 AS build
 ARG TARGETOS
