@@ -384,7 +384,7 @@ func fakeCluster(t *testing.T) client.Reader {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := fake.NewClientBuilder()
+	b := fake.NewClientBuilder().WithScheme(audit.Scheme())
 	for _, r := range resources {
 		b = b.WithRuntimeObjects(r.Object)
 	}

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"fmt"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sort"
 	"strings"
 
@@ -39,6 +40,9 @@ func (l *ClusterLister) List(ctx context.Context) ([]Resource, error) {
 	for i := range policy.Kinds {
 		kind := &policy.Kinds[i]
 		objs, err := listAll(ctx, pageSize, l.pages(kind))
+		if err != nil && kind.Optional && (meta.IsNoMatchError(err) || apierrors.IsNotFound(err)) {
+			continue // a CRD this cluster does not have (IngressClassParams without the controller)
+		}
 		if err != nil {
 			scope := "all namespaces"
 			if l.Namespace != "" {
@@ -70,7 +74,10 @@ func (l *ClusterLister) pages(kind *policy.Kind) listPage[runtime.Object] {
 		if !ok {
 			return nil, "", fmt.Errorf("%T is not a list", kind.NewList())
 		}
-		listOpts := []client.ListOption{client.InNamespace(l.Namespace)}
+		var listOpts []client.ListOption
+		if !kind.ClusterScoped { // IngressClasses are facts for every namespace
+			listOpts = append(listOpts, client.InNamespace(l.Namespace))
+		}
 		if opts.Limit > 0 {
 			listOpts = append(listOpts, client.Limit(opts.Limit))
 		}
@@ -95,7 +102,7 @@ func NewClusterReader(cfg *rest.Config) (client.Reader, error) {
 	return client.New(cfg, client.Options{Scheme: scheme, Mapper: restMapper()})
 }
 
-// restMapper maps each kind of policy.Kinds to its resource, all namespaced.
+// restMapper maps each kind of policy.Kinds to its resource and scope.
 func restMapper() meta.RESTMapper {
 	var versions []schema.GroupVersion
 	for i := range policy.Kinds {
@@ -106,7 +113,11 @@ func restMapper() meta.RESTMapper {
 		kind := &policy.Kinds[i]
 		plural := kind.GVK.GroupVersion().WithResource(kind.Resource)
 		singular := kind.GVK.GroupVersion().WithResource(strings.ToLower(kind.GVK.Kind))
-		m.AddSpecific(kind.GVK, plural, singular, meta.RESTScopeNamespace)
+		scope := meta.RESTScopeNamespace
+		if kind.ClusterScoped {
+			scope = meta.RESTScopeRoot
+		}
+		m.AddSpecific(kind.GVK, plural, singular, scope)
 	}
 	return m
 }

@@ -159,7 +159,7 @@ func TestClusterListerList(t *testing.T) {
 			}
 			listed = append(listed, r.resource)
 		}
-		want := "serviceaccounts deployments statefulsets daemonsets replicasets replicationcontrollers cronjobs jobs pods ingresses"
+		want := "serviceaccounts ingressclasses ingressclassparams deployments statefulsets daemonsets replicasets replicationcontrollers cronjobs jobs pods ingresses"
 		if got := strings.Join(listed, " "); got != want {
 			t.Errorf("listed %s, want %s", got, want)
 		}
@@ -189,7 +189,7 @@ func TestClusterListerList(t *testing.T) {
 		}
 	})
 
-	t.Run("Namespace limits every list to one namespace", func(t *testing.T) {
+	t.Run("Namespace limits every namespaced list to one namespace; IngressClasses stay facts for it", func(t *testing.T) {
 		cluster := &fakeCluster{objs: clusterObjects()}
 		l := ClusterLister{Client: cluster.reader(), Namespace: "shop"}
 		got, err := l.List(context.Background())
@@ -202,8 +202,12 @@ func TestClusterListerList(t *testing.T) {
 			}
 		}
 		for _, r := range cluster.requests {
-			if r.namespace != "shop" {
-				t.Errorf("list %s in namespace %q, want shop", r.resource, r.namespace)
+			want := "shop"
+			if r.resource == "ingressclasses" || r.resource == "ingressclassparams" {
+				want = "" // cluster-scoped
+			}
+			if r.namespace != want {
+				t.Errorf("list %s in namespace %q, want %q", r.resource, r.namespace, want)
 			}
 		}
 	})
@@ -254,6 +258,23 @@ func TestClusterListerList(t *testing.T) {
 	})
 }
 
+func TestClusterListerSkipsACRDTheClusterDoesNotHave(t *testing.T) {
+	cluster := &fakeCluster{objs: clusterObjects(), serve: func(resource string, _ client.ObjectList, _ *client.ListOptions) (bool, error) {
+		if resource == "ingressclassparams" {
+			return true, &meta.NoKindMatchError{GroupKind: policy.IngressClassParamsGVK.GroupKind(), SearchedVersions: []string{"v1beta1"}}
+		}
+		if resource == "deployments" {
+			return true, errors.New("connection refused")
+		}
+		return false, nil
+	}}
+	// IngressClassParams come before Deployments: the error must be the Deployments'.
+	_, err := (&ClusterLister{Client: cluster.reader()}).List(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "list deployments in all namespaces: connection refused") {
+		t.Fatalf("List = %v; want IngressClassParams skipped (no such CRD) and the Deployment failure reported", err)
+	}
+}
+
 func TestRESTMapperMapsEveryKindToItsResource(t *testing.T) {
 	m := restMapper()
 	for _, kind := range policy.Kinds {
@@ -262,8 +283,12 @@ func TestRESTMapperMapsEveryKindToItsResource(t *testing.T) {
 			t.Errorf("%s: %v", kind.GVK, err)
 			continue
 		}
-		if mapping.Resource != kind.GVK.GroupVersion().WithResource(kind.Resource) || mapping.Scope.Name() != meta.RESTScopeNameNamespace {
-			t.Errorf("%s maps to %s (%s), want %s, namespaced", kind.GVK, mapping.Resource, mapping.Scope.Name(), kind.Resource)
+		wantScope := meta.RESTScopeNameNamespace
+		if kind.ClusterScoped {
+			wantScope = meta.RESTScopeNameRoot
+		}
+		if mapping.Resource != kind.GVK.GroupVersion().WithResource(kind.Resource) || mapping.Scope.Name() != wantScope {
+			t.Errorf("%s maps to %s (%s), want %s (%s)", kind.GVK, mapping.Resource, mapping.Scope.Name(), kind.Resource, wantScope)
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"fmt"
+
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,11 +25,19 @@ func Judge(p *policy.Policy, resources []Resource, defaultNamespace string) *Rep
 	}
 	j := judge{p: p, defaultNamespace: defaultNamespace, serviceAccounts: map[serviceAccountKey]serviceAccountFacts{}}
 	for _, r := range resources {
-		if sa, ok := r.Object.(*corev1.ServiceAccount); ok && roleOf(r) == policy.RoleFact {
+		if roleOf(r) != policy.RoleFact {
+			continue
+		}
+		switch obj := r.Object.(type) {
+		case *corev1.ServiceAccount:
 			var f serviceAccountFacts
-			if f.irsa, f.regionalOptOut = policy.ServiceAccountFacts(sa.Annotations); f.irsa || f.regionalOptOut {
-				j.serviceAccounts[serviceAccountKey{j.namespaceOf(sa), sa.Name}] = f
+			if f.irsa, f.regionalOptOut = policy.ServiceAccountFacts(obj.Annotations); f.irsa || f.regionalOptOut {
+				j.serviceAccounts[serviceAccountKey{j.namespaceOf(obj), obj.Name}] = f
 			}
+		case *networkingv1.IngressClass:
+			j.classes.add(obj)
+		case *policy.IngressClassParams:
+			j.classes.addParams(obj)
 		}
 	}
 	report := &Report{Results: []Result{}}
@@ -54,6 +64,69 @@ type judge struct {
 	p                *policy.Policy
 	defaultNamespace string
 	serviceAccounts  map[serviceAccountKey]serviceAccountFacts
+	classes          inputClasses
+}
+
+// inputClasses are the IngressClasses and IngressClassParams of the input. A class the
+// input lacks is unknown: the Ingress is then judged by its class name (alb counts).
+type inputClasses struct {
+	classes map[string]*networkingv1.IngressClass
+	params  map[string]*policy.IngressClassParams
+}
+
+var _ policy.IngressClasses = (*inputClasses)(nil)
+
+func (c *inputClasses) add(class *networkingv1.IngressClass) {
+	if c.classes == nil {
+		c.classes = map[string]*networkingv1.IngressClass{}
+	}
+	c.classes[class.Name] = class
+}
+
+func (c *inputClasses) addParams(params *policy.IngressClassParams) {
+	if c.params == nil {
+		c.params = map[string]*policy.IngressClassParams{}
+	}
+	c.params[params.Name] = params
+}
+
+func (c *inputClasses) IngressClass(name string) (*networkingv1.IngressClass, bool, error) {
+	class, ok := c.classes[name]
+	return class, ok, nil
+}
+
+func (c *inputClasses) DefaultIngressClass() (string, error) {
+	def := ""
+	for name, class := range c.classes {
+		if class.Annotations[policy.DefaultIngressClassAnnotation] == "true" {
+			if def != "" {
+				return "", fmt.Errorf("IngressClasses %s and %s are both the default", def, name)
+			}
+			def = name
+		}
+	}
+	return def, nil
+}
+
+func (c *inputClasses) IngressClassParams(name string) (*policy.IngressClassParams, bool, error) {
+	params, ok := c.params[name]
+	if !ok {
+		return nil, false, fmt.Errorf("not in the input")
+	}
+	return params, true, nil
+}
+
+// ingressClassFacts are the facts about ing's class from the input: nil (the class name
+// decides) when the input does not have the class.
+func (j *judge) ingressClassFacts(ing *networkingv1.Ingress) *policy.IngressClassFacts {
+	facts, err := policy.IngressClassFactsFor(ing, &j.classes)
+	if err != nil || facts == nil {
+		return nil
+	}
+	if _, known := j.classes.classes[facts.Name]; !known {
+		return nil
+	}
+	return facts
 }
 
 // roleOf is the role of r's kind, 0 for kinds privateguard does not read.
@@ -98,7 +171,7 @@ func (j *judge) judge(r Resource) (result Result, judged bool) {
 		if !ok {
 			return Result{}, false
 		}
-		d = j.p.ValidateIngress(ing, policy.Facts{Namespace: j.namespaceOf(ing)})
+		d = j.p.ValidateIngress(ing, policy.Facts{Namespace: j.namespaceOf(ing), IngressClass: j.ingressClassFacts(ing)})
 	default:
 		return Result{}, false
 	}

@@ -145,3 +145,57 @@ func TestJudgeSummary(t *testing.T) {
 		}
 	}
 }
+
+// TestJudgeResolvesIngressClassesFromTheInput: audit -f reads the IngressClasses and
+// IngressClassParams of its input as the controller would find them in the cluster.
+func TestJudgeResolvesIngressClassesFromTheInput(t *testing.T) {
+	group := policy.IngressClassParamsGVK.Group
+	class := func(name, controller string, params string, isDefault bool) Resource {
+		c := &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: networkingv1.IngressClassSpec{Controller: controller}}
+		if params != "" {
+			c.Spec.Parameters = &networkingv1.IngressClassParametersReference{APIGroup: &group, Kind: "IngressClassParams", Name: params}
+		}
+		if isDefault {
+			c.Annotations = map[string]string{policy.DefaultIngressClassAnnotation: "true"}
+		}
+		return typed(c, "networking.k8s.io/v1", "IngressClass")
+	}
+	certParams := typed(&policy.IngressClassParams{ObjectMeta: metav1.ObjectMeta{Name: "with-cert"},
+		Spec: runtime.RawExtension{Raw: []byte(`{"scheme":"internal","certificateArn":["arn:aws:acm:us-west-2:111122223333:certificate/abc"]}`)}},
+		"elbv2.k8s.aws/v1beta1", "IngressClassParams")
+	ingress := func(name string, className *string) Resource {
+		return typed(&networkingv1.Ingress{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: name, Annotations: map[string]string{policy.ALBListenPortsAnnotation: `[{"HTTPS": 443}]`}},
+			Spec:       networkingv1.IngressSpec{IngressClassName: className},
+		}, "networking.k8s.io/v1", "Ingress")
+	}
+	internal, certified, unknown, alb := "alb-internal", "alb-certified", "elsewhere", "alb"
+	resources := []Resource{
+		class("alb-internal", policy.ALBController, "", false),
+		class("alb-certified", policy.ALBController, "with-cert", false),
+		class("nginx", "k8s.io/ingress-nginx", "", true),
+		certParams,
+		ingress("by-controller", &internal),
+		ingress("class-params-certificate", &certified),
+		ingress("default-class-nginx", nil),
+		ingress("not-in-input", &unknown),
+		ingress("named-alb-not-in-input", &alb),
+	}
+	report := Judge(testPolicy(t), resources, "")
+	got := map[string]bool{}
+	for _, r := range report.Results {
+		got[r.Name] = len(r.Violations) > 0
+	}
+	want := map[string]bool{
+		"by-controller":            true,  // alb-internal's controller is ingress.k8s.aws/alb
+		"class-params-certificate": false, // its IngressClassParams name the certificate
+		"default-class-nginx":      false, // the default class is nginx's
+		"not-in-input":             false, // unknown, and not named alb
+		"named-alb-not-in-input":   true,  // unknown, named alb
+	}
+	for name, w := range want {
+		if got[name] != w {
+			t.Errorf("Ingress %s: violation %v, want %v", name, got[name], w)
+		}
+	}
+}

@@ -53,6 +53,10 @@ var scheme = func() *runtime.Scheme {
 	return s
 }()
 
+// Scheme is the scheme of the kinds of policy.Kinds, for clients (and fakes) that read
+// them.
+func Scheme() *runtime.Scheme { return scheme }
+
 // deserializer decodes the kinds of policy.Kinds strictly: an unknown or duplicated field
 // is an error, as with `kubectl apply`'s default field validation. Leniency here would
 // let a misspelt `initContainer:` hide an image from the audit.

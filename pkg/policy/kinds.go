@@ -40,6 +40,11 @@ type Kind struct {
 	// Subresources are the subresources admission judges besides the object itself
 	// (pods/ephemeralcontainers, written by `kubectl debug`).
 	Subresources []string
+	// ClusterScoped kinds have no namespace (IngressClass).
+	ClusterScoped bool
+	// Optional kinds are served by a CRD a cluster may not have (IngressClassParams):
+	// listing them is skipped when the API server does not know them.
+	Optional bool
 	// TemplatePath locates the pod template of a workload; nil for other roles.
 	TemplatePath *field.Path
 	// Template returns a workload's pod template, nil when the object has none (a
@@ -65,10 +70,13 @@ var (
 // EphemeralContainersSubresource is the pods subresource `kubectl debug` writes to.
 const EphemeralContainersSubresource = "ephemeralcontainers"
 
-// Kinds are the kinds privateguard reads, in the order `audit` reports them: facts first,
+// Kinds are the kinds privateguard reads, in the order `audit` reports them: facts first
+// (service accounts for IRSA, IngressClasses and their parameters for ALB Ingresses),
 // then workloads, pods and Ingresses.
 var Kinds = []Kind{
 	factKind[corev1.ServiceAccount, corev1.ServiceAccountList](corev1.SchemeGroupVersion.WithKind("ServiceAccount"), "serviceaccounts"),
+	clusterScoped(factKind[networkingv1.IngressClass, networkingv1.IngressClassList](networkingv1.SchemeGroupVersion.WithKind("IngressClass"), "ingressclasses")),
+	optional(clusterScoped(factKind[IngressClassParams, IngressClassParamsList](IngressClassParamsGVK, "ingressclassparams"))),
 	workloadKind[appsv1.Deployment, appsv1.DeploymentList](appsv1.SchemeGroupVersion.WithKind("Deployment"), "deployments", templatePath,
 		func(o *appsv1.Deployment) *corev1.PodTemplateSpec { return &o.Spec.Template }),
 	workloadKind[appsv1.StatefulSet, appsv1.StatefulSetList](appsv1.SchemeGroupVersion.WithKind("StatefulSet"), "statefulsets", templatePath,
@@ -93,6 +101,10 @@ var Kinds = []Kind{
 		New: newOf[networkingv1.Ingress], NewList: newOf[networkingv1.IngressList],
 	},
 }
+
+func clusterScoped(k Kind) Kind { k.ClusterScoped = true; return k }
+
+func optional(k Kind) Kind { k.Optional = true; return k }
 
 // kindsByGVK indexes Kinds.
 var kindsByGVK = func() map[schema.GroupVersionKind]*Kind {
