@@ -11,7 +11,12 @@ func TestRBACOnlyReadsServiceAccounts(t *testing.T) {
 	r := mustRender(t, defaultRelease, withRegion(""))
 	var role rbacv1.ClusterRole
 	r.decode(t, "ClusterRole", "privateguard", &role)
-	want := []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, Verbs: []string{"get", "list", "watch"}}}
+	read := []string{"get", "list", "watch"}
+	want := []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, Verbs: read},
+		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingressclasses"}, Verbs: read},
+		{APIGroups: []string{"elbv2.k8s.aws"}, Resources: []string{"ingressclassparams"}, Verbs: read},
+	}
 	if diff := cmp.Diff(want, role.Rules); diff != "" {
 		t.Errorf("ClusterRole rules (-want +got):\n%s", diff)
 	}

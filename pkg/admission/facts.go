@@ -4,6 +4,7 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/privateguard/privateguard/pkg/metrics"
@@ -34,8 +35,9 @@ func serviceAccountFact(ctx context.Context, sas serviceaccount.ServiceAccounts,
 // gatherFacts is what the engine needs to know about the request's object beyond the
 // object itself: its namespace, set here once, and whether its service account is IRSA,
 // looked up only when the engine says it will look at it.
-func gatherFacts(ctx context.Context, r *review, sas serviceaccount.ServiceAccounts) policy.Facts {
+func gatherFacts(ctx context.Context, r *review, s *Sources) policy.Facts {
 	facts := policy.Facts{Namespace: r.namespace}
+	sas := s.ServiceAccounts
 	switch r.kind.Role {
 	case policy.RolePod:
 		pod, old := r.obj.(*corev1.Pod), asPod(r.old)
@@ -46,6 +48,23 @@ func gatherFacts(ctx context.Context, r *review, sas serviceaccount.ServiceAccou
 		if tmpl := r.kind.Template(r.obj); tmpl != nil && r.policy.TemplateNeedsServiceAccount(r.namespace) {
 			facts.ServiceAccountIRSA = serviceAccountFact(ctx, sas, r.namespace, &tmpl.Spec)
 		}
+	case policy.RoleIngress:
+		if s.IngressClasses != nil && r.policy.Mode(policy.RuleALBCertificateDiscovery, r.namespace) != policy.ModeOff {
+			facts.IngressClass = ingressClassFact(ctx, s.IngressClasses, r.obj.(*networkingv1.Ingress))
+		}
+	}
+	return facts
+}
+
+// ingressClassFact looks up the Ingress's class. A failed lookup answers nil: the Ingress
+// is then judged by its class name (alb counts), as without lookups; it is logged and
+// counted.
+func ingressClassFact(ctx context.Context, lookup IngressClassLookup, ing *networkingv1.Ingress) *policy.IngressClassFacts {
+	facts, err := policy.IngressClassFactsFor(ing, lookup.For(ctx))
+	if err != nil {
+		metrics.IngressClassLookupErrors.Inc()
+		logf.FromContext(ctx).Info("IngressClass lookup failed; judging the Ingress by its class name", "error", err.Error())
+		return nil
 	}
 	return facts
 }

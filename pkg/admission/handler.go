@@ -35,6 +35,15 @@ type Sources struct {
 	// ServiceAccounts says whether a pod's service account is IRSA. Nil judges IRSA from
 	// the pod alone (--service-accounts=false).
 	ServiceAccounts serviceaccount.ServiceAccounts
+	// IngressClasses looks up an Ingress's IngressClass and its parameters. Nil judges
+	// Ingresses by class name (alb counts).
+	IngressClasses IngressClassLookup
+}
+
+// IngressClassLookup gives the cluster's IngressClasses for one request, bounded by its
+// context. An *ingressclass.Cache is one.
+type IngressClassLookup interface {
+	For(ctx context.Context) policy.IngressClasses
 }
 
 // Mutator answers POST /mutate: it patches pods with the changes of the mutating rules in
@@ -116,7 +125,7 @@ func (s *Sources) prepare(ctx context.Context, req *admission.Request, judged fu
 		return nil, badRequest(ctx, err)
 	}
 	r := &review{kind: k, obj: obj, old: old, namespace: namespaceOf(obj, req), policy: s.Policies.Current()}
-	r.facts = gatherFacts(ctx, r, s.ServiceAccounts)
+	r.facts = gatherFacts(ctx, r, s)
 	return r, admission.Response{}
 }
 

@@ -16,7 +16,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/privateguard/privateguard/pkg/policy"
@@ -442,6 +444,64 @@ func TestAPanicIsAnsweredWith500(t *testing.T) {
 			}
 			if strings.Contains(resp.Result.Message, "boom") {
 				t.Errorf("message %q leaks the panic", resp.Result.Message)
+			}
+		})
+	}
+}
+
+// fakeIngressClasses answers from a fixed set of classes, or fails.
+type fakeIngressClasses struct {
+	classes map[string]*networkingv1.IngressClass
+	err     error
+}
+
+func (f *fakeIngressClasses) For(context.Context) policy.IngressClasses { return f }
+
+func (f *fakeIngressClasses) IngressClass(name string) (*networkingv1.IngressClass, bool, error) {
+	c, ok := f.classes[name]
+	return c, ok, f.err
+}
+
+func (f *fakeIngressClasses) DefaultIngressClass() (string, error) { return "", f.err }
+
+func (f *fakeIngressClasses) IngressClassParams(string) (*policy.IngressClassParams, bool, error) {
+	return nil, false, f.err
+}
+
+func TestIngressClassLookups(t *testing.T) {
+	p := staticPolicy{loadTestPolicy(t)}
+	base := fixtureNamed(t, "ingress-create-enforce").req
+	withClass := func(class string) admission.Request {
+		req := base
+		var obj map[string]any
+		if err := json.Unmarshal(req.Object.Raw, &obj); err != nil {
+			t.Fatal(err)
+		}
+		obj["spec"].(map[string]any)["ingressClassName"] = class
+		req.Object.Raw, _ = json.Marshal(obj)
+		return req
+	}
+	albInternal := &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "alb-internal"}, Spec: networkingv1.IngressClassSpec{Controller: policy.ALBController}}
+	tests := []struct {
+		name       string
+		class      string
+		lookup     IngressClassLookup
+		wantDenied bool
+	}{
+		{"a class of another name served by the ALB controller is ALB", "alb-internal", &fakeIngressClasses{classes: map[string]*networkingv1.IngressClass{"alb-internal": albInternal}}, true},
+		{"without lookups only the class name alb counts", "alb-internal", nil, false},
+		{"a failed lookup falls back to the class name", "alb", &fakeIngressClasses{err: errors.New("connection refused")}, true},
+		{"a class named alb of another controller is not ALB", "alb", &fakeIngressClasses{classes: map[string]*networkingv1.IngressClass{"alb": {ObjectMeta: metav1.ObjectMeta{Name: "alb"}, Spec: networkingv1.IngressClassSpec{Controller: "k8s.io/ingress-nginx"}}}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := &Validator{Sources{Policies: p, IngressClasses: tt.lookup}}
+			resp := v.Handle(context.Background(), withClass(tt.class))
+			if denied := !resp.Allowed; denied != tt.wantDenied {
+				t.Errorf("denied = %v, want %v (%+v)", denied, tt.wantDenied, resp.Result)
+			}
+			if tt.wantDenied && !strings.Contains(resp.Result.Message, "[alb-certificate-discovery]") {
+				t.Errorf("message %q does not name the rule", resp.Result.Message)
 			}
 		})
 	}

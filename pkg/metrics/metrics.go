@@ -85,11 +85,18 @@ var (
 		"Reloads of the policy file after it changed, by result (success: now in force; error: rejected, the last good policy stays).",
 		"result")
 
+	// IngressClassLookupErrors counts IngressClass lookups that failed; the Ingress is
+	// then judged by its class name.
+	IngressClassLookupErrors = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "privateguard_ingress_class_lookup_errors_total",
+		Help: "IngressClass and IngressClassParams lookups that failed; such Ingresses are judged by their class name (alb counts).",
+	})
+
 	// ServiceAccountLookupErrors counts service-account lookups that failed (not
-	// "not found": an error). The pod is then judged from its own env.
+	// "not found": an error). The pod is then treated as IRSA unknown.
 	ServiceAccountLookupErrors = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "privateguard_service_account_lookup_errors_total",
-		Help: "Service-account lookups that failed; such pods are judged IRSA from their own env only.",
+		Help: "Service-account lookups that failed; such pods get the regional STS endpoint injected and are not denied for it.",
 	})
 )
 
@@ -109,7 +116,7 @@ var mutatingRules = []policy.RuleID{
 func init() {
 	crmetrics.Registry.MustRegister(
 		AdmissionRequests, AdmissionDuration, Violations, Mutations, AuditedMutations,
-		ConfigReloads, ServiceAccountLookupErrors,
+		ConfigReloads, ServiceAccountLookupErrors, IngressClassLookupErrors,
 	)
 	// The process and Go runtime metrics (process_resident_memory_bytes, go_memstats_*):
 	// controller-runtime registers them only with its controller package, which the

@@ -1,0 +1,178 @@
+// Package ingressclass looks up the cluster's IngressClasses and the AWS Load Balancer
+// Controller's IngressClassParams for the admission webhook, so that
+// alb-certificate-discovery knows which Ingresses the controller serves and which
+// certificates their classes carry.
+//
+// IngressClasses come from an informer cache (a cluster has a handful); until it has
+// synced, and for IngressClassParams (read only for the ALB Ingresses that reference
+// them), a direct read with a short memory. Every read is bounded by the request's
+// context: a lookup that fails or runs out of time is an error, and the webhook then
+// judges the Ingress by its class name (alb counts), as without lookups. Nothing here
+// writes to the cluster.
+package ingressclass
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	networkinglisters "k8s.io/client-go/listers/networking/v1"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/privateguard/privateguard/pkg/policy"
+)
+
+// paramsResource is the resource of policy.IngressClassParamsGVK.
+var paramsResource = schema.GroupVersionResource{Group: policy.IngressClassParamsGVK.Group, Version: policy.IngressClassParamsGVK.Version, Resource: "ingressclassparams"}
+
+// Options configure a Cache.
+type Options struct {
+	// ParamsTTL is how long an IngressClassParams read (or its absence) is remembered.
+	// Default 30s.
+	ParamsTTL time.Duration
+	// Resync of the IngressClass informer. Default 10m.
+	Resync time.Duration
+}
+
+// Cache answers IngressClass lookups; Start runs its informer. It is safe for
+// concurrent use.
+type Cache struct {
+	client  kubernetes.Interface
+	dynamic dynamic.Interface
+	opts    Options
+
+	informer cache.SharedIndexInformer
+	lister   networkinglisters.IngressClassLister
+
+	mu     sync.Mutex
+	params map[string]paramsEntry
+	now    func() time.Time
+}
+
+type paramsEntry struct {
+	params *policy.IngressClassParams // nil: does not exist
+	at     time.Time
+}
+
+// NewCache builds a cache over the typed and dynamic clients of one cluster.
+func NewCache(client kubernetes.Interface, dyn dynamic.Interface, opts Options) *Cache {
+	if opts.ParamsTTL <= 0 {
+		opts.ParamsTTL = 30 * time.Second
+	}
+	if opts.Resync <= 0 {
+		opts.Resync = 10 * time.Minute
+	}
+	factory := informers.NewSharedInformerFactory(client, opts.Resync)
+	informer := factory.Networking().V1().IngressClasses()
+	return &Cache{
+		client: client, dynamic: dyn, opts: opts,
+		informer: informer.Informer(), lister: informer.Lister(),
+		params: map[string]paramsEntry{}, now: time.Now,
+	}
+}
+
+// Start runs the informer until ctx is done. It never fails: an API server that is
+// away is retried by the informer, and lookups read directly meanwhile.
+func (c *Cache) Start(ctx context.Context) error {
+	c.informer.Run(ctx.Done())
+	return nil
+}
+
+// For returns the lookups of one request, bounded by ctx.
+func (c *Cache) For(ctx context.Context) policy.IngressClasses { return &request{c: c, ctx: ctx} }
+
+type request struct {
+	c   *Cache
+	ctx context.Context
+}
+
+var _ policy.IngressClasses = (*request)(nil)
+
+func (r *request) IngressClass(name string) (*networkingv1.IngressClass, bool, error) {
+	if r.c.informer.HasSynced() {
+		class, err := r.c.lister.Get(name)
+		if apierrors.IsNotFound(err) {
+			return nil, false, nil
+		}
+		return class, err == nil, err
+	}
+	class, err := r.c.client.NetworkingV1().IngressClasses().Get(r.ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("get IngressClass %s: %w", name, err)
+	}
+	return class, true, nil
+}
+
+func (r *request) DefaultIngressClass() (string, error) {
+	var classes []*networkingv1.IngressClass
+	if r.c.informer.HasSynced() {
+		var err error
+		if classes, err = r.c.lister.List(labels.Everything()); err != nil {
+			return "", err
+		}
+	} else {
+		list, err := r.c.client.NetworkingV1().IngressClasses().List(r.ctx, metav1.ListOptions{})
+		if err != nil {
+			return "", fmt.Errorf("list IngressClasses: %w", err)
+		}
+		for i := range list.Items {
+			classes = append(classes, &list.Items[i])
+		}
+	}
+	def := ""
+	for _, class := range classes {
+		if class.Annotations[policy.DefaultIngressClassAnnotation] == "true" {
+			if def != "" {
+				return "", fmt.Errorf("IngressClasses %s and %s are both the default", def, class.Name)
+			}
+			def = class.Name
+		}
+	}
+	return def, nil
+}
+
+func (r *request) IngressClassParams(name string) (*policy.IngressClassParams, bool, error) {
+	c := r.c
+	c.mu.Lock()
+	e, ok := c.params[name]
+	c.mu.Unlock()
+	if ok && c.now().Sub(e.at) < c.opts.ParamsTTL {
+		return e.params, e.params != nil, nil
+	}
+	u, err := c.dynamic.Resource(paramsResource).Get(r.ctx, name, metav1.GetOptions{})
+	var params *policy.IngressClassParams
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return nil, false, fmt.Errorf("get IngressClassParams %s: %w", name, err)
+	default:
+		data, err := u.MarshalJSON()
+		if err != nil {
+			return nil, false, err
+		}
+		params = &policy.IngressClassParams{}
+		if err := json.Unmarshal(data, params); err != nil {
+			return nil, false, fmt.Errorf("read IngressClassParams %s: %w", name, err)
+		}
+	}
+	c.mu.Lock()
+	if len(c.params) > 1000 {
+		clear(c.params)
+	}
+	c.params[name] = paramsEntry{params: params, at: c.now()}
+	c.mu.Unlock()
+	return params, params != nil, nil
+}

@@ -1,0 +1,104 @@
+package ingressclass
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/privateguard/privateguard/pkg/policy"
+)
+
+func albIngress(class *string) *networkingv1.Ingress {
+	return &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web"}, Spec: networkingv1.IngressSpec{IngressClassName: class}}
+}
+
+func testCache(t *testing.T, objs ...runtime.Object) (*Cache, *dynamicfake.FakeDynamicClient) {
+	t.Helper()
+	group := policy.IngressClassParamsGVK.Group
+	classes := fake.NewClientset(
+		&networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "alb-internal", Annotations: map[string]string{policy.DefaultIngressClassAnnotation: "true"}},
+			Spec: networkingv1.IngressClassSpec{Controller: policy.ALBController, Parameters: &networkingv1.IngressClassParametersReference{APIGroup: &group, Kind: "IngressClassParams", Name: "internal"}}},
+		&networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "nginx"}, Spec: networkingv1.IngressClassSpec{Controller: "k8s.io/ingress-nginx"}},
+	)
+	params := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "elbv2.k8s.aws/v1beta1", "kind": "IngressClassParams",
+		"metadata": map[string]any{"name": "internal"},
+		"spec":     map[string]any{"scheme": "internal", "certificateArn": []any{"arn:aws:acm:us-west-2:111122223333:certificate/abc"}},
+	}}
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
+		map[schema.GroupVersionResource]string{paramsResource: "IngressClassParamsList"}, objs...)
+	// Created through its resource: the fake would guess "ingressclassparamses" from the kind.
+	if _, err := dyn.Resource(paramsResource).Create(context.Background(), params, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return NewCache(classes, dyn, Options{}), dyn
+}
+
+func TestLookupsBeforeAndAfterTheInformerSyncs(t *testing.T) {
+	for _, started := range []bool{false, true} {
+		name := "unsynced: direct reads"
+		if started {
+			name = "synced: from the informer"
+		}
+		t.Run(name, func(t *testing.T) {
+			c, _ := testCache(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if started {
+				go c.Start(ctx)
+				deadline := time.Now().Add(5 * time.Second)
+				for !c.informer.HasSynced() && time.Now().Before(deadline) {
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+			internal := "alb-internal"
+			facts, err := policy.IngressClassFactsFor(albIngress(&internal), c.For(ctx))
+			if err != nil || facts.Controller != policy.ALBController || len(facts.CertificateARNs) != 1 || facts.ParamsProblem != "" {
+				t.Errorf("named class: facts %+v, err %v", facts, err)
+			}
+			facts, err = policy.IngressClassFactsFor(albIngress(nil), c.For(ctx))
+			if err != nil || facts.Name != "alb-internal" {
+				t.Errorf("default class: facts %+v, err %v", facts, err)
+			}
+			missing := "gone"
+			facts, err = policy.IngressClassFactsFor(albIngress(&missing), c.For(ctx))
+			if err != nil || facts.Controller != "" {
+				t.Errorf("a class that does not exist: facts %+v, err %v", facts, err)
+			}
+		})
+	}
+}
+
+func TestParamsAreRememberedAndErrorsReported(t *testing.T) {
+	c, dyn := testCache(t)
+	ctx := context.Background()
+	gets := 0
+	dyn.PrependReactor("get", "ingressclassparams", func(k8stesting.Action) (bool, runtime.Object, error) {
+		gets++
+		return false, nil, nil
+	})
+	for range 3 {
+		if _, ok, err := c.For(ctx).IngressClassParams("internal"); !ok || err != nil {
+			t.Fatalf("params: ok %v err %v", ok, err)
+		}
+	}
+	if gets != 1 {
+		t.Errorf("%d GETs for three lookups within the TTL, want 1", gets)
+	}
+	dyn.PrependReactor("get", "ingressclassparams", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("the server is currently unable to handle the request")
+	})
+	if _, _, err := c.For(ctx).IngressClassParams("other"); err == nil {
+		t.Error("a failing GET gave no error")
+	}
+}
