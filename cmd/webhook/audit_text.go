@@ -26,7 +26,8 @@ const (
 // verdict, then one line per finding, a blank line between objects, then the summary. A
 // finding's label gives its mode: `deny` and `warn` are violations of rules in enforce
 // and audit mode, `change` and `would change` are mutations of rules in enforce and audit
-// mode, `note` a warning admission would give with an admitted object. A violation's
+// mode, `note` a warning admission would give with an admitted object, `exempt` a
+// violation an exception waives, with the exception's name and reason. A violation's
 // message names the rule, the field and the image; a change shows its field, from → to,
 // and rule. colour adds ANSI colours, for a terminal.
 func writeText(w io.Writer, r *audit.Report, colour bool) error {
@@ -66,6 +67,9 @@ func writeText(w io.Writer, r *audit.Report, colour bool) error {
 		}
 		for _, w := range res.Warnings {
 			fmt.Fprintf(bw, "  %s %s\n", paint(colourYellow, "note  "), w.Message)
+		}
+		for _, x := range res.Exempt {
+			fmt.Fprintf(bw, "  %s %s (exception %s: %s)\n", paint(colourCyan, "exempt"), x.Message, x.Exception, x.Reason)
 		}
 	}
 	if len(r.Results) > 0 {

@@ -2,6 +2,7 @@ package admission
 
 import (
 	"context"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -36,7 +37,7 @@ func serviceAccountFact(ctx context.Context, sas serviceaccount.ServiceAccounts,
 // object itself: its namespace, set here once, and whether its service account is IRSA,
 // looked up only when the engine says it will look at it.
 func gatherFacts(ctx context.Context, r *review, s *Sources) policy.Facts {
-	facts := policy.Facts{Namespace: r.namespace}
+	facts := policy.Facts{Namespace: r.namespace, Now: time.Now()}
 	sas := s.ServiceAccounts
 	switch r.kind.Role {
 	case policy.RolePod:

@@ -95,6 +95,10 @@ func (v *Validator) validate(ctx context.Context, req *admission.Request) admiss
 	case policy.RoleIngress:
 		d = r.policy.ValidateIngress(r.obj.(*networkingv1.Ingress), r.facts)
 	}
+	for _, x := range d.Exempt {
+		metrics.Exempted.WithLabelValues(string(x.Rule), x.Exception).Inc()
+		logf.FromContext(ctx).Info("exempt", keyRule, x.Rule, "exception", x.Exception, keyPath, x.Path.String())
+	}
 	return validationResponse(ctx, d.Violations, d.Warnings)
 }
 

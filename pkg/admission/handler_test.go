@@ -14,6 +14,7 @@ import (
 
 	jsonpatchapply "github.com/evanphx/json-patch/v5"
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -21,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/privateguard/privateguard/pkg/metrics"
 	"github.com/privateguard/privateguard/pkg/policy"
 	"github.com/privateguard/privateguard/pkg/serviceaccount"
 )
@@ -504,5 +506,18 @@ func TestIngressClassLookups(t *testing.T) {
 				t.Errorf("message %q does not name the rule", resp.Result.Message)
 			}
 		})
+	}
+}
+
+func TestAnExceptionAllowsWithoutAWarningAndIsCounted(t *testing.T) {
+	p := staticPolicy{loadTestPolicy(t)}
+	counter := metrics.Exempted.WithLabelValues("image-registry", "vendor-batch")
+	before := testutil.ToFloat64(counter)
+	resp := (&Validator{Sources{Policies: p}}).Handle(context.Background(), fixtureNamed(t, "pod-create-exempt-enforce").req)
+	if !resp.Allowed || len(resp.Warnings) != 0 {
+		t.Errorf("allowed %v with warnings %q; an exempt violation is allowed without a warning", resp.Allowed, resp.Warnings)
+	}
+	if got := testutil.ToFloat64(counter) - before; got != 1 {
+		t.Errorf("privateguard_exempted_total{rule=image-registry,exception=vendor-batch} grew by %v, want 1", got)
 	}
 }

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -20,10 +21,15 @@ const DefaultNamespace = "default"
 // source, are gathered first: a pod or template whose ServiceAccount carries
 // eks.amazonaws.com/role-arn is an IRSA pod.
 func Judge(p *policy.Policy, resources []Resource, defaultNamespace string) *Report {
+	return JudgeAt(p, resources, defaultNamespace, time.Now())
+}
+
+// JudgeAt is Judge with the policy's exceptions judged at now (their expiry dates).
+func JudgeAt(p *policy.Policy, resources []Resource, defaultNamespace string, now time.Time) *Report {
 	if defaultNamespace == "" {
 		defaultNamespace = DefaultNamespace
 	}
-	j := judge{p: p, defaultNamespace: defaultNamespace, serviceAccounts: map[serviceAccountKey]serviceAccountFacts{}}
+	j := judge{p: p, defaultNamespace: defaultNamespace, now: now, serviceAccounts: map[serviceAccountKey]serviceAccountFacts{}}
 	for _, r := range resources {
 		if roleOf(r) != policy.RoleFact {
 			continue
@@ -63,6 +69,7 @@ type serviceAccountFacts struct{ irsa, regionalOptOut bool }
 type judge struct {
 	p                *policy.Policy
 	defaultNamespace string
+	now              time.Time
 	serviceAccounts  map[serviceAccountKey]serviceAccountFacts
 	classes          inputClasses
 }
@@ -171,7 +178,7 @@ func (j *judge) judge(r Resource) (result Result, judged bool) {
 		if !ok {
 			return Result{}, false
 		}
-		d = j.p.ValidateIngress(ing, policy.Facts{Namespace: j.namespaceOf(ing), IngressClass: j.ingressClassFacts(ing)})
+		d = j.p.ValidateIngress(ing, policy.Facts{Namespace: j.namespaceOf(ing), IngressClass: j.ingressClassFacts(ing), Now: j.now})
 	default:
 		return Result{}, false
 	}
@@ -186,6 +193,7 @@ func (j *judge) judge(r Resource) (result Result, judged bool) {
 		Violations: d.Violations,
 		Mutations:  d.Changes,
 		Warnings:   d.Warnings,
+		Exempt:     d.Exempt,
 	}
 	if result.Violations == nil {
 		result.Violations = []policy.Violation{}
@@ -201,7 +209,7 @@ func (j *judge) judge(r Resource) (result Result, judged bool) {
 func (j *judge) facts(owner metav1.Object, spec *corev1.PodSpec) policy.Facts {
 	ns := j.namespaceOf(owner)
 	sa := j.serviceAccounts[serviceAccountKey{ns, policy.ServiceAccountName(spec)}]
-	return policy.Facts{Namespace: ns, ServiceAccountIRSA: policy.IRSAOf(sa.irsa), ServiceAccountRegionalOptOut: sa.regionalOptOut}
+	return policy.Facts{Namespace: ns, ServiceAccountIRSA: policy.IRSAOf(sa.irsa), ServiceAccountRegionalOptOut: sa.regionalOptOut, Now: j.now}
 }
 
 func (j *judge) namespaceOf(obj metav1.Object) string {

@@ -33,6 +33,9 @@ type Result struct {
 	// Warnings are what admission would warn about although it admits the object (a
 	// workload's are those its pods would get).
 	Warnings []policy.Warning `json:"warnings,omitempty"`
+	// Exempt are the violations an exception of the policy waives, with its name and
+	// reason.
+	Exempt []policy.Exemption `json:"exempt,omitempty"`
 }
 
 // Warned reports whether the object is allowed but with findings of rules in audit mode

@@ -80,6 +80,13 @@ var (
 		"Changes the mutating webhook would apply if the rule were in enforce mode (the rule is in audit mode), by rule.",
 		"rule")
 
+	// Exempted counts violations an exception of the policy waived, by rule and
+	// exception. Exception names come from the policy file, so the series are bounded by
+	// it.
+	Exempted = counterVec("privateguard_exempted_total",
+		"Violations waived by a policy exception (allowed, without a warning), by rule and exception.",
+		"rule", "exception")
+
 	// ConfigReloads counts reloads of the policy file, by result (success, error).
 	ConfigReloads = counterVec("privateguard_config_reloads_total",
 		"Reloads of the policy file after it changed, by result (success: now in force; error: rejected, the last good policy stays).",
@@ -116,7 +123,7 @@ var mutatingRules = []policy.RuleID{
 func init() {
 	crmetrics.Registry.MustRegister(
 		AdmissionRequests, AdmissionDuration, Violations, Mutations, AuditedMutations,
-		ConfigReloads, ServiceAccountLookupErrors, IngressClassLookupErrors,
+		ConfigReloads, ServiceAccountLookupErrors, IngressClassLookupErrors, Exempted,
 	)
 	// The process and Go runtime metrics (process_resident_memory_bytes, go_memstats_*):
 	// controller-runtime registers them only with its controller package, which the

@@ -27,6 +27,7 @@ func compile(f *File) (*Policy, field.ErrorList) {
 	errs = append(errs, p.compileRules(f.Rules)...)
 	errs = append(errs, p.compileExclude(&f.Exclude, field.NewPath("exclude"))...)
 	errs = append(errs, p.compileOverrides(f.Overrides, field.NewPath("overrides"))...)
+	errs = append(errs, p.compileExceptions(f.Exceptions, field.NewPath("exceptions"))...)
 	return p, errs
 }
 

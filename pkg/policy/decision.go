@@ -18,6 +18,9 @@ type Decision struct {
 	// a pull-through cache cannot fill, a move across partitions, an annotation
 	// overridden. Admission answers them as warnings.
 	Warnings []Warning
+	// Exempt are the violations exceptions waived: not in Violations, not denied, not
+	// warned about, but reported by audit and counted by admission.
+	Exempt []Exemption
 }
 
 // Allowed reports whether admission lets the object in: no violation is enforced.

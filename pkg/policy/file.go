@@ -42,6 +42,31 @@ type File struct {
 	Exclude Exclude `json:"exclude,omitempty"`
 	// Overrides change modes per namespace; the first match wins.
 	Overrides []Override `json:"overrides,omitempty"`
+	// Exceptions are admin-owned waivers of rules for some objects, each with a reason.
+	Exceptions []Exception `json:"exceptions,omitempty"`
+}
+
+// Exception waives rules for the objects it matches: admission allows what only waived
+// violations would deny, without a warning, and counts it; audit lists it as exempt.
+// Mutations are never waived.
+type Exception struct {
+	// Name identifies the exception in metrics, audit output and logs. Required, unique.
+	Name string `json:"name"`
+	// Namespaces are globs. Required.
+	Namespaces []string `json:"namespaces"`
+	// Kinds limits the exception to these kinds (Pod, Deployment, CronJob, ...). Default:
+	// every kind.
+	Kinds []string `json:"kinds,omitempty"`
+	// Names are globs on the object's name; a pod also matches by its direct owner's name
+	// (its ReplicaSet, Job, ...). Default: every name.
+	Names []string `json:"names,omitempty"`
+	// Rules are the rules waived. Required.
+	Rules []RuleID `json:"rules"`
+	// Reason says why, for whoever reads the audit. Required.
+	Reason string `json:"reason"`
+	// Expires is a date, YYYY-MM-DD: from 00:00 UTC that day the exception no longer
+	// applies. Default: never.
+	Expires string `json:"expires,omitempty"`
 }
 
 // Registries lists the registries images may and may not come from.

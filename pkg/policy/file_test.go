@@ -85,6 +85,12 @@ func TestParseErrors(t *testing.T) {
 		{"an unknown pinnedDigests", header + "region: us-west-2\nrewrite: {pinnedDigests: drop}\n", []string{`rewrite.pinnedDigests: Unsupported value: "drop": supported values: "keep", "dropWhenTagged"`}},
 		{"an add-on registry override that is not an ECR host", header + "region: us-west-2\nregistries: {eksAddonRegistry: ghcr.io}\n", []string{`registries.eksAddonRegistry: Invalid value: "ghcr.io": must be an ECR registry host`}},
 		{"an add-on registry override of another region", header + "region: us-west-2\nregistries: {eksAddonRegistry: 602401143452.dkr.ecr.us-east-1.amazonaws.com}\n", []string{`registries.eksAddonRegistry: Invalid value: "602401143452.dkr.ecr.us-east-1.amazonaws.com": an ECR registry of region us-east-1, but region is us-west-2`}},
+		{"an exception without a reason, rules or namespaces", header + "region: us-west-2\nexceptions: [{name: x, reason: ' '}]\n", []string{
+			"exceptions[0].namespaces: Required value", "exceptions[0].rules: Required value", "exceptions[0].reason: Required value"}},
+		{"an exception of an unknown rule, kind and date", header + "region: us-west-2\nexceptions: [{name: x, namespaces: [a], kinds: [Deploy], rules: [image-registries], reason: r, expires: 31/03/2027}]\n", []string{
+			`exceptions[0].kinds[0]: Unsupported value: "Deploy"`, `exceptions[0].rules[0]: Unsupported value: "image-registries"`, `exceptions[0].expires: Invalid value: "31/03/2027": not a date such as 2027-03-31`}},
+		{"two exceptions of one name", header + "region: us-west-2\nexceptions: [{name: x, namespaces: [a], rules: [image-registry], reason: r}, {name: x, namespaces: [b], rules: [image-region], reason: r}]\n", []string{
+			`exceptions[1].name: Duplicate value: "x (also exceptions[0].name)"`}},
 		{"an unknown mode", header + "region: us-west-2\nmode: dryrun\n", []string{`mode: Unsupported value: "dryrun": supported values: "enforce", "audit", "off"`}},
 		{"an unknown rule id", header + "region: us-west-2\nrules: {image-registries: {mode: audit}}\n", []string{`rules[image-registries]: Unsupported value: "image-registries"`}},
 		{"an unknown rule mode", header + "region: us-west-2\nrules: {image-registry: {mode: warn}}\n", []string{`rules[image-registry].mode: Unsupported value: "warn"`}},

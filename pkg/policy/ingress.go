@@ -79,7 +79,9 @@ func (p *Policy) ValidateIngress(ing *networkingv1.Ingress, facts Facts) Decisio
 		msg = fmt.Sprintf("ALB Ingress %s (%s) opens an HTTPS listener without a certificate: neither the %s annotation nor its IngressClassParams' certificateArn names one, so the controller would discover certificates from the Ingress hosts through ACM, which a private cluster cannot reach; set %s to the certificate's ARN [%s]",
 			quote(ing.Name), where, ALBCertificateAnnotation, ALBCertificateAnnotation, RuleALBCertificateDiscovery)
 	}
-	return Decision{Violations: []Violation{{Rule: RuleALBCertificateDiscovery, Mode: mode, Path: where, Message: msg}}}
+	d := Decision{Violations: []Violation{{Rule: RuleALBCertificateDiscovery, Mode: mode, Path: where, Message: msg}}}
+	p.applyExceptions(&d, facts.Namespace, subjectOf("Ingress", &ing.ObjectMeta), facts.Now)
+	return d
 }
 
 // isALBIngress reports whether the AWS Load Balancer Controller serves the Ingress: the

@@ -1,7 +1,10 @@
 package policy
 
 import (
+	"time"
+
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -25,6 +28,9 @@ type Facts struct {
 	// IngressClass is what the adapter looked up about an Ingress's IngressClass; nil
 	// when IngressClasses cannot be looked up (the class name alb then counts).
 	IngressClass *IngressClassFacts
+	// Now is the time exceptions' expiry dates are judged at: the engine reads no clock.
+	// The zero time expires nothing.
+	Now time.Time
 }
 
 // IRSAFact is what an adapter knows of whether a pod's service account is an IRSA one.
@@ -110,7 +116,7 @@ func (p *Policy) EvaluatePodTemplate(tmpl, old *corev1.PodTemplateSpec, path *fi
 		oldSpec = &old.Spec
 	}
 	var e evaluation
-	p.evaluate(&e, &tmpl.ObjectMeta, &tmpl.Spec, oldSpec, path.Child("spec"), facts, mutate|validate, false)
+	p.evaluate(&e, &tmpl.ObjectMeta, &tmpl.Spec, oldSpec, path.Child("spec"), facts, mutate|validate, false, nil)
 	return e.d
 }
 
@@ -123,11 +129,19 @@ func (p *Policy) EvaluateWorkload(k *Kind, obj, old runtime.Object, facts Facts)
 	if tmpl == nil {
 		return Decision{}
 	}
-	var oldTmpl *corev1.PodTemplateSpec
+	var oldSpec *corev1.PodSpec
 	if old != nil {
-		oldTmpl = k.Template(old)
+		if oldTmpl := k.Template(old); oldTmpl != nil {
+			oldSpec = &oldTmpl.Spec
+		}
 	}
-	return p.EvaluatePodTemplate(tmpl, oldTmpl, k.TemplatePath, facts)
+	var s *subject
+	if m, err := meta.Accessor(obj); err == nil {
+		s = subjectOf(k.GVK.Kind, &metav1.ObjectMeta{Name: m.GetName(), GenerateName: m.GetGenerateName(), OwnerReferences: m.GetOwnerReferences()})
+	}
+	var e evaluation
+	p.evaluate(&e, &tmpl.ObjectMeta, &tmpl.Spec, oldSpec, k.TemplatePath.Child("spec"), facts, mutate|validate, false, s)
+	return e.d
 }
 
 // NeedsServiceAccount reports whether judging a pod needs to know whether its service
@@ -174,7 +188,7 @@ func (p *Policy) evaluatePod(e *evaluation, pod, old *corev1.Pod, facts Facts, p
 	if old != nil {
 		oldSpec = &old.Spec
 	}
-	return p.evaluate(e, &pod.ObjectMeta, &pod.Spec, oldSpec, podSpecPath, facts, ph, old != nil)
+	return p.evaluate(e, &pod.ObjectMeta, &pod.Spec, oldSpec, podSpecPath, facts, ph, old != nil, subjectOf("Pod", &pod.ObjectMeta))
 }
 
 var podSpecPath = field.NewPath("spec")
@@ -193,7 +207,7 @@ type evaluation struct {
 
 // evaluate runs the phases of ph on the pod (or template) of meta and spec into e, which
 // the caller keeps on its stack; false when the namespace is excluded (e stays empty).
-func (p *Policy) evaluate(e *evaluation, meta *metav1.ObjectMeta, spec, old *corev1.PodSpec, specPath *field.Path, facts Facts, ph phase, podUpdate bool) bool {
+func (p *Policy) evaluate(e *evaluation, meta *metav1.ObjectMeta, spec, old *corev1.PodSpec, specPath *field.Path, facts Facts, ph phase, podUpdate bool, s *subject) bool {
 	rules := p.settingsFor(facts.Namespace)
 	if rules == nil {
 		return false
@@ -208,6 +222,7 @@ func (p *Policy) evaluate(e *evaluation, meta *metav1.ObjectMeta, spec, old *cor
 	}
 	if ph&validate != 0 {
 		e.validate()
+		p.applyExceptions(&e.d, facts.Namespace, s, facts.Now)
 	}
 	return true
 }

@@ -22,6 +22,7 @@ type Policy struct {
 	excludeNamespaces []string
 	excludeImages     []string
 	overrides         []compiledOverride
+	exceptions        []compiledException
 
 	images *imageCache
 }

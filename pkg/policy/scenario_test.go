@@ -29,6 +29,7 @@ type scenarioResult struct {
 	Changes     []policy.Change    `json:"changes"`
 	Violations  []policy.Violation `json:"violations"`
 	Warnings    []policy.Warning   `json:"warnings,omitempty"`
+	Exempt      []policy.Exemption `json:"exempt,omitempty"`
 	// WithoutMutation is the validating webhook's answer for a pod the mutating webhook
 	// did not see.
 	WithoutMutation *asIsResult `json:"withoutMutation,omitempty"`
@@ -82,7 +83,7 @@ func runScenario(t *testing.T, p *policy.Policy, sc *policytest.Scenario) scenar
 	default:
 		t.Fatalf("scenario kind %q is not handled", sc.Kind())
 	}
-	res.Allowed, res.Changes, res.Violations, res.Warnings = d.Allowed(), d.Changes, d.Violations, d.Warnings
+	res.Allowed, res.Changes, res.Violations, res.Warnings, res.Exempt = d.Allowed(), d.Changes, d.Violations, d.Warnings, d.Exempt
 	if res.Changes == nil {
 		res.Changes = []policy.Change{}
 	}

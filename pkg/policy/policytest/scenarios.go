@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
@@ -38,8 +39,10 @@ type Scenario struct {
 	// IngressClass is what an adapter would have looked up about an Ingress's class;
 	// absent, classes cannot be looked up.
 	IngressClass *policy.IngressClassFacts `json:"ingressClass,omitempty"`
-	Object       json.RawMessage           `json:"object"`
-	Old          json.RawMessage           `json:"old,omitempty"`
+	// Now is when the object is judged (exceptions' expiry).
+	Now    time.Time       `json:"now,omitempty"`
+	Object json.RawMessage `json:"object"`
+	Old    json.RawMessage `json:"old,omitempty"`
 }
 
 // Kind is the kind of the scenario's object.
@@ -61,7 +64,7 @@ func (s *Scenario) Facts() policy.Facts {
 	}
 	_ = json.Unmarshal(s.Object, &meta)
 	return policy.Facts{Namespace: meta.Metadata.Namespace, ServiceAccountIRSA: policy.IRSAFact(s.IRSA),
-		ServiceAccountRegionalOptOut: s.RegionalOptOut, IngressClass: s.IngressClass}
+		ServiceAccountRegionalOptOut: s.RegionalOptOut, IngressClass: s.IngressClass, Now: s.Now}
 }
 
 // IRSA is a scenario's irsa fact: true, false, or "unknown" (the lookup failed).
