@@ -24,7 +24,8 @@ type KubectlResult struct {
 	// Args are kubectl's arguments, without --kubeconfig.
 	Args           []string
 	Stdout, Stderr string
-	// Output is stdout and stderr interleaved as a terminal shows them.
+	// Output is stdout and stderr interleaved in about the order they were written (two
+	// pipes: see Terminal for the exact order).
 	Output string
 	// ExitCode is kubectl's exit status (0 on success).
 	ExitCode int
@@ -65,8 +66,7 @@ func (k Kubectl) Run(ctx context.Context, stdin []byte, args ...string) (Kubectl
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}
-	// kubectl reads no user config here: no cache directory or plugins of the user.
-	cmd.Env = append(os.Environ(), "KUBECACHEDIR="+os.TempDir()+"/privateguard-kubectl-cache", "KUBECTL_KUBERC=false")
+	cmd.Env = kubectlEnv()
 	err := cmd.Run()
 	res := KubectlResult{Args: args, Stdout: stdout.String(), Stderr: stderr.String(), Output: both.String()}
 	var exit *exec.ExitError
@@ -83,4 +83,30 @@ func (k Kubectl) Run(ctx context.Context, stdin []byte, args ...string) (Kubectl
 func (r KubectlResult) Show(w io.Writer) {
 	fmt.Fprintf(w, "$ kubectl %s\n", strings.Join(r.Args, " "))
 	io.WriteString(w, r.Output)
+}
+
+// Terminal runs kubectl with stdout and stderr on one pipe, written to w as a terminal
+// shows them, after a `$ kubectl ...` line. It returns that output and kubectl's exit
+// status.
+func (k Kubectl) Terminal(ctx context.Context, w io.Writer, args ...string) (string, int, error) {
+	if _, err := os.Stat(k.Binary); err != nil {
+		return "", 0, fmt.Errorf("kubectl binary missing: %w (run `make e2e-bins`)", err)
+	}
+	fmt.Fprintf(w, "$ kubectl %s\n", strings.Join(args, " "))
+	cmd := exec.CommandContext(ctx, k.Binary, append([]string{"--kubeconfig", k.Kubeconfig}, args...)...)
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out // one writer: exec gives kubectl one pipe for both
+	cmd.Env = kubectlEnv()
+	err := cmd.Run()
+	io.WriteString(w, out.String())
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return out.String(), exit.ExitCode(), nil
+	}
+	return out.String(), 0, err
+}
+
+// kubectlEnv keeps the user's kubectl cache and kuberc out of the run.
+func kubectlEnv() []string {
+	return append(os.Environ(), "KUBECACHEDIR="+os.TempDir()+"/privateguard-kubectl-cache", "KUBECTL_KUBERC=false")
 }

@@ -62,7 +62,8 @@ func run(ctx context.Context, out io.Writer) error {
 	}()
 	fmt.Fprintf(out, "Ready in %s: release %q installed, cert-manager issued its certificates and injected the CA into both webhook configurations; the webhook serves that certificate on %s.\n",
 		time.Since(start).Round(100*time.Millisecond), stack.Release.Name, stack.Webhook.Addr())
-	if err := show(ctx, out, stack.Kubectl, "get", "certificates,issuers", "-n", "privateguard"); err != nil {
+	fmt.Fprintln(out)
+	if _, _, err := stack.Kubectl.Terminal(ctx, out, "get", "certificates", "-n", "privateguard"); err != nil {
 		return err
 	}
 
@@ -86,26 +87,15 @@ func run(ctx context.Context, out io.Writer) error {
 		}
 		rel, _ := filepath.Rel(repo, file)
 		fmt.Fprintln(out)
-		res, err := stack.Kubectl.Run(ctx, nil, "apply", "-f", rel)
+		output, _, err := stack.Kubectl.Terminal(ctx, out, "apply", "-f", rel)
 		if err != nil {
 			return err
 		}
-		res.Show(out)
+		warned := strings.Contains(output, "Warning: ")
 		for _, obj := range objs {
-			fmt.Fprintf(out, "  → %s\n", explain(ctx, c, obj))
+			fmt.Fprintf(out, "  → %s\n", explain(ctx, c, obj, warned))
 		}
 	}
-	return nil
-}
-
-// show runs kubectl and prints what a terminal would show.
-func show(ctx context.Context, out io.Writer, k framework.Kubectl, args ...string) error {
-	fmt.Fprintln(out)
-	res, err := k.Run(ctx, nil, args...)
-	if err != nil {
-		return err
-	}
-	res.Show(out)
 	return nil
 }
 
@@ -117,8 +107,8 @@ var judged = map[string]bool{
 
 // explain says in one line what admission did to obj, which kubectl has just applied:
 // read back from the API server (or, for a workload, from a dry-run pod made from its
-// template, as its controller would create it).
-func explain(ctx context.Context, c client.Client, sent *unstructured.Unstructured) string {
+// template, as its controller would create it). warned says kubectl printed warnings.
+func explain(ctx context.Context, c client.Client, sent *unstructured.Unstructured, warned bool) string {
 	name := fmt.Sprintf("%s %s", sent.GetKind(), objectName(sent))
 	if !judged[sent.GetKind()] {
 		return name + ": not judged by privateguard."
@@ -129,17 +119,21 @@ func explain(ctx context.Context, c client.Client, sent *unstructured.Unstructur
 	if apierrors.IsNotFound(err) {
 		// Ask again, dry-run, for this object's own denial.
 		err := c.Create(ctx, sent.DeepCopy(), client.DryRunAll)
-		return fmt.Sprintf("%s: denied, so it was not created (rules %s).", name, strings.Join(ruleIDs(fmt.Sprint(err)), ", "))
+		return fmt.Sprintf("%s: denied by %s, so it was not created.", name, rules(fmt.Sprint(err)))
 	}
 	if err != nil {
 		return fmt.Sprintf("%s: %v", name, err)
 	}
+	warnings := ""
+	if warned {
+		warnings = ", with the warnings above"
+	}
 	if got.GetKind() == "Pod" {
-		return fmt.Sprintf("%s: admitted%s.", name, changed(podChanges(sent, got), "as written"))
+		return fmt.Sprintf("%s: admitted%s%s.", name, changed(podChanges(sent, got), " as written"), warnings)
 	}
 	tmpl := template(sent)
 	if tmpl == nil {
-		return fmt.Sprintf("%s: admitted as written (see kubectl's warnings above, if any).", name)
+		return fmt.Sprintf("%s: admitted as written%s.", name, warnings)
 	}
 	pod := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "v1", "kind": "Pod",
@@ -148,19 +142,29 @@ func explain(ctx context.Context, c client.Client, sent *unstructured.Unstructur
 	}}
 	sentPod := pod.DeepCopy()
 	if err := c.Create(ctx, pod, client.DryRunAll); err != nil {
-		return fmt.Sprintf("%s: admitted, but its pods would be denied (rules %s).", name, strings.Join(ruleIDs(err.Error()), ", "))
+		return fmt.Sprintf("%s: admitted, but its pods would be denied by %s.", name, rules(err.Error()))
 	}
-	return fmt.Sprintf("%s: admitted as written (templates are never mutated); its pods%s.", name, changed(podChanges(sentPod, pod), " are admitted as written"))
+	return fmt.Sprintf("%s: admitted as written%s (templates are never mutated); its pods%s.", name, warnings, changed(podChanges(sentPod, pod), " are admitted as written"))
 }
 
+// changed is ": " and the changes, or none when there are none.
 func changed(changes []string, none string) string {
 	if len(changes) == 0 {
-		return " " + strings.TrimSpace(none)
+		return none
 	}
-	return " " + strings.Join(changes, "; ")
+	return ": " + strings.Join(changes, "; ")
 }
 
-var ruleID = regexp.MustCompile(`\[([a-z0-9-]+)\]`)
+var ruleID = regexp.MustCompile(`\[([a-z][a-z0-9-]*)\]`)
+
+// rules names the rules of a denial message: "rule a" or "rules a, b".
+func rules(msg string) string {
+	ids := ruleIDs(msg)
+	if len(ids) == 1 {
+		return "rule " + ids[0]
+	}
+	return "rules " + strings.Join(ids, ", ")
+}
 
 // ruleIDs are the distinct [rule-id] tags of a denial message.
 func ruleIDs(msg string) []string {
@@ -173,7 +177,7 @@ func ruleIDs(msg string) []string {
 		}
 	}
 	if len(ids) == 0 {
-		return []string{"none named"}
+		return []string{"(none named)"}
 	}
 	return ids
 }
