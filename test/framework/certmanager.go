@@ -203,12 +203,9 @@ func WaitForCABundle(ctx context.Context, cs kubernetes.Interface, name string, 
 	}
 }
 
-// caBundleProblem is "" when both configurations carry caBundle, or what is wrong.
+// caBundleProblem is "" when every webhook of both configurations carries caBundle, or
+// what is wrong.
 func caBundleProblem(ctx context.Context, cs kubernetes.Interface, name string, caBundle []byte) string {
-	var configs []struct {
-		kind    string
-		bundles [][]byte
-	}
 	v, err := cs.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return err.Error()
@@ -217,32 +214,20 @@ func caBundleProblem(ctx context.Context, cs kubernetes.Interface, name string, 
 	if err != nil {
 		return err.Error()
 	}
-	bundles := func(ws []admissionregistrationv1.WebhookClientConfig) [][]byte {
-		var out [][]byte
-		for _, w := range ws {
-			out = append(out, w.CABundle)
-		}
-		return out
+	type webhook struct {
+		config, name string
+		cc           admissionregistrationv1.WebhookClientConfig
 	}
-	var vc, mc []admissionregistrationv1.WebhookClientConfig
+	var all []webhook
 	for _, w := range v.Webhooks {
-		vc = append(vc, w.ClientConfig)
+		all = append(all, webhook{"ValidatingWebhookConfiguration", w.Name, w.ClientConfig})
 	}
 	for _, w := range m.Webhooks {
-		mc = append(mc, w.ClientConfig)
+		all = append(all, webhook{"MutatingWebhookConfiguration", w.Name, w.ClientConfig})
 	}
-	configs = append(configs, struct {
-		kind    string
-		bundles [][]byte
-	}{"ValidatingWebhookConfiguration", bundles(vc)}, struct {
-		kind    string
-		bundles [][]byte
-	}{"MutatingWebhookConfiguration", bundles(mc)})
-	for _, c := range configs {
-		for i, b := range c.bundles {
-			if !bytes.Equal(bytes.TrimSpace(b), bytes.TrimSpace(caBundle)) {
-				return fmt.Sprintf("%s %s webhook %d has a caBundle of %d bytes, not the issued CA's %d", c.kind, name, i, len(b), len(caBundle))
-			}
+	for _, w := range all {
+		if !bytes.Equal(bytes.TrimSpace(w.cc.CABundle), bytes.TrimSpace(caBundle)) {
+			return fmt.Sprintf("%s %s, webhook %s: caBundle of %d bytes, not the issued CA (%d bytes)", w.config, name, w.name, len(w.cc.CABundle), len(caBundle))
 		}
 	}
 	return ""

@@ -13,8 +13,9 @@ import (
 	"time"
 )
 
-// CA is a certificate authority made for one run; it signs the webhook's serving
-// certificates, and its PEM is the webhook configurations' caBundle.
+// CA is a certificate authority made for one run, for what runs the webhook without
+// cert-manager (`make bench`): it signs serving certificates for 127.0.0.1. The e2e suite
+// and the demo use the certificate cert-manager issues instead.
 type CA struct {
 	cert *x509.Certificate
 	key  *ecdsa.PrivateKey

@@ -118,7 +118,7 @@ func (p *LocalWebhookPostRenderer) Run(rendered *bytes.Buffer) (*bytes.Buffer, e
 	for _, obj := range objs {
 		switch obj.GetKind() {
 		case "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration":
-			if err := redirectWebhooks(obj, ApplyOptions{WebhookURL: p.URL}); err != nil {
+			if err := redirectWebhooks(obj, p.URL); err != nil {
 				return nil, fmt.Errorf("post-render %s %s: %w", obj.GetKind(), obj.GetName(), err)
 			}
 		case "Certificate":
