@@ -419,9 +419,11 @@ func TestCertificateNeverReady(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	_, err := framework.WaitForCertificates(ctx(t), suite.Dynamic(), "e2e-badcert", 5*time.Second)
-	if took := time.Since(start); took > 10*time.Second {
-		t.Errorf("the wait took %s, want about its 5s bound", took)
+	// cert-manager sets Ready=False within about a second; the bound leaves room on a
+	// busy machine.
+	_, err := framework.WaitForCertificates(ctx(t), suite.Dynamic(), "e2e-badcert", 8*time.Second)
+	if took := time.Since(start); took > 15*time.Second {
+		t.Errorf("the wait took %s, want about its 8s bound", took)
 	}
 	if err == nil {
 		t.Fatal("a Certificate whose Issuer does not exist was reported Ready")
