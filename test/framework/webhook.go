@@ -66,6 +66,12 @@ func StartWebhook(opts WebhookOptions) (*Webhook, error) {
 		return nil, err
 	}
 	if opts.Port != 0 {
+		// The other two must not be the given port, which is free again by now.
+		for ports[1] == opts.Port || ports[2] == opts.Port {
+			if ports, err = freePorts(3); err != nil {
+				return nil, err
+			}
+		}
 		ports[0] = opts.Port
 	}
 	w := &Webhook{
