@@ -344,6 +344,7 @@ func TestChartInstalled(t *testing.T) {
 	if len(suite.Certificates) != 2 {
 		t.Errorf("want the CA and the serving Certificate Ready, got %v", suite.Certificates)
 	}
+	t.Logf("from helm install to the CA in both webhook configurations: %s", suite.IssuedIn)
 	cs, _ := clientset(t)
 	if _, err := cs.AppsV1().Deployments(releaseNamespace).Get(ctx(t), release, metav1.GetOptions{}); err != nil {
 		t.Errorf("the chart's Deployment: %v", err)

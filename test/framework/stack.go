@@ -65,6 +65,9 @@ type Stack struct {
 	CABundle []byte
 	// Certificates are the chart's Certificates as they became Ready.
 	Certificates []CertificateStatus
+	// IssuedIn is how long cert-manager took from the install to both webhook
+	// configurations carrying the CA.
+	IssuedIn time.Duration
 	// PolicyYAML is the policy file as the chart rendered it into its ConfigMap; the
 	// webhook runs with it.
 	PolicyYAML []byte
@@ -139,12 +142,14 @@ func StartStack(ctx context.Context, o StackOptions) (s *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
+	installed := time.Now()
 	if err := s.setRelease(s.Helm.Install(ctx, values)); err != nil {
 		return nil, err
 	}
 	if err := s.waitForTLS(ctx); err != nil {
 		return nil, err
 	}
+	s.IssuedIn = time.Since(installed)
 	if s.PolicyYAML, err = s.policyFromConfigMap(ctx); err != nil {
 		return nil, err
 	}

@@ -60,8 +60,8 @@ func run(ctx context.Context, out io.Writer) error {
 		fmt.Fprintln(out, "\nStopping the webhook, cert-manager and the control plane.")
 		stack.Stop()
 	}()
-	fmt.Fprintf(out, "Ready in %s: release %q installed, cert-manager issued its certificates and injected the CA into both webhook configurations; the webhook serves that certificate on %s.\n",
-		time.Since(start).Round(100*time.Millisecond), stack.Release.Name, stack.Webhook.Addr())
+	fmt.Fprintf(out, "Ready in %s: release %q installed; %s later cert-manager had issued its certificates and injected the CA into both webhook configurations; the webhook serves that certificate on %s.\n",
+		time.Since(start).Round(100*time.Millisecond), stack.Release.Name, stack.IssuedIn.Round(100*time.Millisecond), stack.Webhook.Addr())
 	fmt.Fprintln(out)
 	if _, _, err := stack.Kubectl.Terminal(ctx, out, "get", "certificates", "-n", "privateguard"); err != nil {
 		return err
