@@ -32,8 +32,8 @@ func DecodeManifest(manifest []byte) ([]*unstructured.Unstructured, error) {
 	}
 }
 
-// redirectWebhooks points each webhook of a webhook configuration at url + its service
-// path, with no caBundle of its own; other objects are left alone.
+// redirectWebhooks points each service webhook of a webhook configuration at url + its
+// service path, with no caBundle of its own; other objects are left alone.
 func redirectWebhooks(obj *unstructured.Unstructured, url string) error {
 	switch obj.GetKind() {
 	case "MutatingWebhookConfiguration":
@@ -58,9 +58,14 @@ func redirectWebhooks(obj *unstructured.Unstructured, url string) error {
 	return nil
 }
 
+// redirect points a service clientConfig at base + the service's path; a URL one is left
+// as it is.
 func redirect(cc *admissionregistrationv1.WebhookClientConfig, base string) {
+	if cc.Service == nil {
+		return
+	}
 	path := ""
-	if cc.Service != nil && cc.Service.Path != nil {
+	if cc.Service.Path != nil {
 		path = *cc.Service.Path
 	}
 	url := base + path
