@@ -81,10 +81,11 @@ demo: build e2e-bins
 	$(GO) run ./test/e2e/demo
 
 ## ---------------------------------------------------------------------------
-## End-to-end binaries: a real kube-apiserver and etcd, built from the Go module
-## proxy by the tools modules under test/e2e/tools/ (see its README.md).
-## They are real file targets: built once into the git-ignored bin/, rebuilt
-## only when a tools module's go.mod/go.sum (or etcd's main.go) changes.
+## End-to-end binaries: a real kube-apiserver, etcd, kubectl and cert-manager,
+## built from the Go module proxy by the tools modules under test/e2e/tools/
+## (see its README.md). They are real file targets: built once into the
+## git-ignored bin/, rebuilt only when a tools module's go.mod/go.sum (or a
+## main.go of its own) changes.
 ## The committed go.sum files pin every module; GOWORK=off keeps any go.work
 ## out of the way. The kube-apiserver build takes several minutes on 2 cores.
 ## ---------------------------------------------------------------------------
