@@ -120,10 +120,11 @@ demo: build e2e-bins
 	$(GO) run ./test/e2e/demo
 
 ## ---------------------------------------------------------------------------
-## End-to-end binaries: a real kube-apiserver and etcd, built from the Go module
-## proxy by the tools modules under test/e2e/tools/ (see its README.md).
-## They are real file targets: built once into the git-ignored bin/, rebuilt
-## only when a tools module's go.mod/go.sum (or etcd's main.go) changes.
+## End-to-end binaries: a real kube-apiserver, etcd, kubectl and cert-manager,
+## built from the Go module proxy by the tools modules under test/e2e/tools/
+## (see its README.md). They are real file targets: built once into the
+## git-ignored bin/, rebuilt only when a tools module's go.mod/go.sum (or a
+## main.go of its own) changes.
 ## The committed go.sum files pin every module; GOWORK=off keeps any go.work
 ## out of the way. The kube-apiserver build takes several minutes on 2 cores.
 ## ---------------------------------------------------------------------------
@@ -144,13 +145,27 @@ KUBE_LDFLAGS  = $(foreach pkg,k8s.io/component-base/version k8s.io/client-go/pkg
 
 .PHONY: e2e-bins
 
-## e2e-bins: build bin/kube-apiserver and bin/etcd for the end-to-end suite
-e2e-bins: bin/kube-apiserver bin/etcd
+## e2e-bins: build bin/kube-apiserver, bin/etcd, bin/kubectl and bin/cert-manager for the
+## end-to-end suite and the demo
+e2e-bins: bin/kube-apiserver bin/etcd bin/kubectl bin/cert-manager
 
 bin/kube-apiserver: $(E2E_TOOLS)/apiserver/go.mod $(E2E_TOOLS)/apiserver/go.sum
 	@mkdir -p $(BIN)
 	cd $(E2E_TOOLS)/apiserver && $(E2E_GOBUILD) -ldflags "$(E2E_LDFLAGS) $(strip $(KUBE_LDFLAGS))" -o $(BIN)/kube-apiserver.tmp k8s.io/kubernetes/cmd/kube-apiserver
 	mv $(BIN)/kube-apiserver.tmp $(BIN)/kube-apiserver
+
+# kubectl comes from the same k8s.io/kubernetes version as kube-apiserver (a second `tool`
+# line in that module) and is stamped the same way, so `kubectl version` tells the truth.
+bin/kubectl: $(E2E_TOOLS)/apiserver/go.mod $(E2E_TOOLS)/apiserver/go.sum
+	@mkdir -p $(BIN)
+	cd $(E2E_TOOLS)/apiserver && $(E2E_GOBUILD) -ldflags "$(E2E_LDFLAGS) $(strip $(KUBE_LDFLAGS))" -o $(BIN)/kubectl.tmp k8s.io/kubernetes/cmd/kubectl
+	mv $(BIN)/kubectl.tmp $(BIN)/kubectl
+
+# cert-manager's controllers and CA injector in one process (see its main.go).
+bin/cert-manager: $(E2E_TOOLS)/certmanager/go.mod $(E2E_TOOLS)/certmanager/go.sum $(E2E_TOOLS)/certmanager/main.go
+	@mkdir -p $(BIN)
+	cd $(E2E_TOOLS)/certmanager && $(E2E_GOBUILD) -ldflags "$(E2E_LDFLAGS)" -o $(BIN)/cert-manager.tmp .
+	mv $(BIN)/cert-manager.tmp $(BIN)/cert-manager
 
 bin/etcd: $(E2E_TOOLS)/etcd/go.mod $(E2E_TOOLS)/etcd/go.sum $(E2E_TOOLS)/etcd/main.go
 	@mkdir -p $(BIN)

@@ -1,8 +1,10 @@
 //go:build e2e
 
-// The end-to-end suite: a real kube-apiserver and etcd, the chart applied to them, and
-// the real privateguard binary registered through the chart's own webhook
-// configurations. Run it with `make e2e` (part of `make test`).
+// The end-to-end suite: a real kube-apiserver and etcd, real cert-manager issuing and
+// injecting the chart's certificate, the chart installed with the Helm SDK, the real
+// privateguard binary registered through the chart's own webhook configurations, and
+// real kubectl where what the user sees matters. Run it with `make e2e` (part of
+// `make test`).
 package e2e
 
 import (
@@ -10,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,12 +52,13 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	suite.Stack, err = framework.StartStack(ctx, framework.StackOptions{
 		Repo: repo, Policy: policy, Release: release, Namespace: releaseNamespace,
 		Namespaces: []string{"e2e-rewrite", "e2e-norewrite", "e2e-irsa", "legacy-billing",
-			"e2e-preexisting", "e2e-excluded", "e2e-reload", "e2e-rotation", "e2e-down"},
+			"e2e-preexisting", "e2e-excluded", "e2e-reload", "e2e-rotation", "e2e-down",
+			"e2e-badcert", "e2e-upgrade"},
 		// A pod whose public image predates the policy: created before the webhooks exist.
 		BeforeWebhooks: func(ctx context.Context, cs kubernetes.Interface) error {
 			_, err := cs.CoreV1().Pods("e2e-preexisting").Create(ctx, barePod("legacy", "ghcr.io/legacy/app:1"), metav1.CreateOptions{})
@@ -68,6 +72,7 @@ func run(m *testing.M) int {
 	code := m.Run()
 	if code != 0 {
 		fmt.Fprintf(os.Stderr, "--- webhook log (last 8 KiB)\n%s\n", tail(suite.Webhook.Logs(), 8<<10))
+		fmt.Fprintf(os.Stderr, "--- cert-manager log (last 8 KiB)\n%s\n", tail(suite.CertManager.Logs(), 8<<10))
 	}
 	suite.Stop()
 	return code
@@ -92,6 +97,22 @@ func barePod(name string, images ...string) *corev1.Pod {
 		pod.Spec.Containers = append(pod.Spec.Containers, corev1.Container{Name: fmt.Sprintf("c%d", i), Image: image})
 	}
 	return pod
+}
+
+// kubectl runs bin/kubectl against the suite's API server, failing the test only if it
+// cannot run.
+func kubectl(t *testing.T, stdin string, args ...string) framework.KubectlResult {
+	t.Helper()
+	var in []byte
+	if stdin != "" {
+		in = []byte(stdin)
+	}
+	res, err := suite.Kubectl.Run(ctx(t), in, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("$ kubectl %s\n%s", strings.Join(args, " "), res.Output)
+	return res
 }
 
 func tail(s string, n int) string {

@@ -4,8 +4,11 @@ package e2e
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +22,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	"github.com/privateguard/privateguard/test/framework"
 )
@@ -60,17 +67,31 @@ func wantDenied(t *testing.T, err error, want ...string) {
 	}
 }
 
-// Scenario 1: a docker.io pod is admitted rewritten to the pull-through cache; a
-// Deployment with the same template is created unmutated.
-func TestRewriteOn(t *testing.T) {
-	cs, _ := clientset(t)
-	pod, err := cs.CoreV1().Pods("e2e-rewrite").Create(ctx(t), barePod("web", "nginx:1.27"), metav1.CreateOptions{})
+// podYAML is a pod as a user writes it for `kubectl apply -f`.
+func podYAML(t *testing.T, namespace, name string, images ...string) string {
+	t.Helper()
+	pod := barePod(name, images...)
+	pod.APIVersion, pod.Kind, pod.Namespace = "v1", "Pod", namespace
+	out, err := yaml.Marshal(pod)
 	if err != nil {
-		t.Fatalf("create pod: %v", err)
+		t.Fatal(err)
 	}
-	if got, want := pod.Spec.Containers[0].Image, ecr+"/docker-hub/library/nginx:1.27"; got != want {
-		t.Errorf("pod image = %q, want %q", got, want)
+	return string(out)
+}
+
+// Scenario 1: a docker.io pod applied with kubectl is stored rewritten to the
+// pull-through cache, as `kubectl get -o yaml` shows; a Deployment with the same template
+// is created unmutated.
+func TestRewriteOn(t *testing.T) {
+	res := kubectl(t, podYAML(t, "e2e-rewrite", "web", "nginx:1.27"), "apply", "-f", "-")
+	if res.ExitCode != 0 || !strings.Contains(res.Stdout, "pod/web created") {
+		t.Fatalf("kubectl apply: exit %d, want `pod/web created`:\n%s", res.ExitCode, res.Output)
 	}
+	got := kubectl(t, "", "get", "pod", "web", "-n", "e2e-rewrite", "-o", "yaml")
+	if want := "image: " + ecr + "/docker-hub/library/nginx:1.27"; !strings.Contains(got.Stdout, want) {
+		t.Errorf("kubectl get pod -o yaml does not show %q:\n%s", want, got.Stdout)
+	}
+	cs, _ := clientset(t)
 	dep, err := cs.AppsV1().Deployments("e2e-rewrite").Create(ctx(t), deployment("web", "nginx:1.27"), metav1.CreateOptions{})
 	if err != nil {
 		t.Fatalf("create deployment: %v", err)
@@ -80,13 +101,20 @@ func TestRewriteOn(t *testing.T) {
 	}
 }
 
-// Scenario 2: with image-rewrite off, the pod is denied with the spec's message, and so is
-// the Deployment.
+// Scenario 2: with image-rewrite off, `kubectl apply` of the pod fails with kubectl's
+// Forbidden line and the spec's message, and the Deployment is denied too.
 func TestRewriteOff(t *testing.T) {
+	res := kubectl(t, podYAML(t, "e2e-norewrite", "web", "nginx:1.27"), "apply", "-f", "-")
+	if res.ExitCode == 0 {
+		t.Fatalf("kubectl apply succeeded, want a denial:\n%s", res.Output)
+	}
+	want := `Error from server (Forbidden): error when creating "STDIN": admission webhook "validate.privateguard.io" denied the request: ` +
+		`image "nginx:1.27" (spec.containers[0].image) is not in an allowed private registry (allowed: ` + ecr + `); mirror it into ECR or add a rewrite rule [image-registry]`
+	if !strings.Contains(res.Stderr, want) {
+		t.Errorf("kubectl does not show\n%s\nit shows:\n%s", want, res.Stderr)
+	}
 	cs, _ := clientset(t)
-	_, err := cs.CoreV1().Pods("e2e-norewrite").Create(ctx(t), barePod("web", "nginx:1.27"), metav1.CreateOptions{})
-	wantDenied(t, err, `image "nginx:1.27" (spec.containers[0].image) is not in an allowed private registry (allowed: `+ecr+`); mirror it into ECR or add a rewrite rule [image-registry]`)
-	_, err = cs.AppsV1().Deployments("e2e-norewrite").Create(ctx(t), deployment("web", "nginx:1.27"), metav1.CreateOptions{})
+	_, err := cs.AppsV1().Deployments("e2e-norewrite").Create(ctx(t), deployment("web", "nginx:1.27"), metav1.CreateOptions{})
 	wantDenied(t, err, `(spec.template.spec.containers[0].image) is not in an allowed private registry`, "[image-registry]")
 }
 
@@ -141,25 +169,25 @@ func envValue(c corev1.Container, name string) string {
 	return ""
 }
 
-// Scenario 5: in audit mode the same violations are admitted, the warnings reach the
-// client, and nothing is mutated.
+// Scenario 5: in audit mode the same violations are admitted, kubectl prints the warnings
+// on stderr, and nothing is mutated.
 func TestAuditMode(t *testing.T) {
-	cs, w := clientset(t)
-	pod, err := cs.CoreV1().Pods("legacy-billing").Create(ctx(t), barePod("web", "nginx:1.27", "ghcr.io/acme/app:1"), metav1.CreateOptions{})
-	if err != nil {
-		t.Fatalf("audit mode must admit: %v", err)
+	res := kubectl(t, podYAML(t, "legacy-billing", "web", "nginx:1.27", "ghcr.io/acme/app:1"), "apply", "-f", "-")
+	if res.ExitCode != 0 || !strings.Contains(res.Stdout, "pod/web created") {
+		t.Fatalf("audit mode must admit: exit %d\n%s", res.ExitCode, res.Output)
 	}
-	if pod.Spec.Containers[0].Image != "nginx:1.27" {
-		t.Errorf("audit mode mutated the image to %q", pod.Spec.Containers[0].Image)
-	}
-	joined := strings.Join(w.List(), "\n")
+	warnings := strings.Join(res.Warnings(), "\n")
 	for _, want := range []string{
 		`image "nginx:1.27" (spec.containers[0].image)`, "[image-rewrite]",
 		`image "ghcr.io/acme/app:1" (spec.containers[1].image) is not in an allowed private registry`, "[image-registry]",
 	} {
-		if !strings.Contains(joined, want) {
-			t.Errorf("warnings do not say %q:\n%s", want, joined)
+		if !strings.Contains(warnings, want) {
+			t.Errorf("kubectl's warnings do not say %q:\n%s", want, res.Stderr)
 		}
+	}
+	got := kubectl(t, "", "get", "pod", "web", "-n", "legacy-billing", "-o", "jsonpath={.spec.containers[0].image}")
+	if got.Stdout != "nginx:1.27" {
+		t.Errorf("audit mode mutated the image to %q", got.Stdout)
 	}
 }
 
@@ -250,22 +278,25 @@ func TestPolicyReload(t *testing.T) {
 	}
 }
 
-// Scenario 10: the serving certificate is rotated while a bounded stream of pod
-// creations runs: zero failed admissions, and the new certificate is served.
-func TestCertificateRotation(t *testing.T) {
+// Scenario 10: cert-manager renews the serving certificate (as `cmctl renew` asks it to)
+// while a bounded stream of pod creations runs: the Secret changes, the webhook serves the
+// new certificate without a restart, and no admission fails.
+func TestCertificateRenewal(t *testing.T) {
 	cs, _ := clientset(t)
-	before, err := suite.Webhook.ServingCertSerial(suite.CA.PEM)
+	crt := suite.ServingCertificate()
+	before, err := suite.Webhook.ServingCertSerial(suite.CABundle)
 	if err != nil {
 		t.Fatal(err)
 	}
+	pid := suite.Webhook.Pid()
 	var sent, failed atomic.Int32
 	var firstErr atomic.Value
 	done := make(chan struct{})
 	stop := make(chan struct{})
 	go func() {
 		defer close(done)
-		deadline := time.Now().Add(60 * time.Second)
-		for i := 0; i < 400 && time.Now().Before(deadline); i++ {
+		deadline := time.Now().Add(90 * time.Second)
+		for time.Now().Before(deadline) {
 			select {
 			case <-stop:
 				return
@@ -275,37 +306,45 @@ func TestCertificateRotation(t *testing.T) {
 			sent.Add(1)
 			if err != nil || pod.Spec.Containers[0].Image != ecr+"/docker-hub/library/nginx:1.27" {
 				failed.Add(1)
-				firstErr.CompareAndSwap(nil, err)
+				firstErr.CompareAndSwap(nil, fmt.Sprint(err))
 			}
 		}
 	}()
 	time.Sleep(500 * time.Millisecond)
-	serial, err := suite.CA.WriteServingCert(suite.Webhook.CertDir)
-	if err != nil {
-		t.Fatal(err)
+	if err := framework.RenewCertificate(ctx(t), suite.Dynamic(), crt.GetNamespace(), crt.GetName()); err != nil {
+		t.Fatalf("renew %s: %v", crt.GetName(), err)
 	}
-	eventually(t, "the webhook to serve the new certificate", func() bool {
-		got, err := suite.Webhook.ServingCertSerial(suite.CA.PEM)
-		return err == nil && got == serial.String()
+	var after string
+	eventually(t, "the webhook to serve the renewed certificate", func() bool {
+		after, err = suite.Webhook.ServingCertSerial(suite.CABundle)
+		return err == nil && after != before
 	})
 	time.Sleep(500 * time.Millisecond) // admissions over the new certificate
 	close(stop)
 	<-done
 	if failed.Load() != 0 {
-		t.Errorf("%d of %d admissions failed during rotation; first: %v", failed.Load(), sent.Load(), firstErr.Load())
+		t.Errorf("%d of %d admissions failed during the renewal; first: %v", failed.Load(), sent.Load(), firstErr.Load())
 	}
-	if before == serial.String() {
-		t.Error("rotation did not change the certificate")
+	if suite.Webhook.Pid() != pid {
+		t.Error("the webhook was restarted")
 	}
-	t.Logf("%d admissions during the rotation, none failed", sent.Load())
+	if _, err := framework.WaitForCertificates(ctx(t), suite.Dynamic(), releaseNamespace, 30*time.Second); err != nil {
+		t.Error(err)
+	}
+	t.Logf("serial %s → %s; %d admissions during the renewal, none failed", before, after, sent.Load())
 }
 
-// Scenario 12: the whole rendered chart applied to the API server, and its webhook
+// Scenario 12: the chart installed with the Helm SDK: cert-manager issued its CA and
+// serving Certificates, injected the CA into both webhook configurations, and the
 // configurations carry what the API server needs.
-func TestChartApplies(t *testing.T) {
-	if suite.ApplyErr != nil {
-		t.Fatalf("the rendered chart does not apply: %v", suite.ApplyErr)
+func TestChartInstalled(t *testing.T) {
+	if suite.Release == nil || suite.Release.Info.Status != "deployed" {
+		t.Fatalf("release %s is not deployed: %+v", release, suite.Release)
 	}
+	if len(suite.Certificates) != 2 {
+		t.Errorf("want the CA and the serving Certificate Ready, got %v", suite.Certificates)
+	}
+	t.Logf("from helm install to the CA in both webhook configurations: %s", suite.IssuedIn)
 	cs, _ := clientset(t)
 	if _, err := cs.AppsV1().Deployments(releaseNamespace).Get(ctx(t), release, metav1.GetOptions{}); err != nil {
 		t.Errorf("the chart's Deployment: %v", err)
@@ -321,6 +360,9 @@ func TestChartApplies(t *testing.T) {
 		if !excludes(wh.NamespaceSelector, releaseNamespace, "kube-system", "kube-node-lease") {
 			t.Errorf("validating webhook %s: namespaceSelector %v must exclude the release namespace, kube-system and kube-node-lease", wh.Name, wh.NamespaceSelector)
 		}
+		if string(wh.ClientConfig.CABundle) != string(suite.CABundle) {
+			t.Errorf("validating webhook %s: caBundle is not the CA cert-manager issued", wh.Name)
+		}
 	}
 	if v.Annotations["cert-manager.io/inject-ca-from"] == "" {
 		t.Error("the validating webhook configuration lacks cert-manager.io/inject-ca-from")
@@ -333,7 +375,66 @@ func TestChartApplies(t *testing.T) {
 		if wh.ReinvocationPolicy == nil || *wh.ReinvocationPolicy != admissionregistrationv1.IfNeededReinvocationPolicy {
 			t.Errorf("mutating webhook %s: reinvocationPolicy %v, want IfNeeded", wh.Name, wh.ReinvocationPolicy)
 		}
+		if string(wh.ClientConfig.CABundle) != string(suite.CABundle) {
+			t.Errorf("mutating webhook %s: caBundle is not the CA cert-manager issued", wh.Name)
+		}
 	}
+	// The webhook serves what cert-manager wrote into the Secret, verified by that CA.
+	var served, want string
+	eventually(t, "the webhook to serve the certificate in the Secret", func() bool {
+		secret, err := cs.CoreV1().Secrets(releaseNamespace).Get(ctx(t), suite.ServingSecretName(), metav1.GetOptions{})
+		if err != nil {
+			return false
+		}
+		want = serialOf(t, secret.Data["tls.crt"])
+		served, err = suite.Webhook.ServingCertSerial(suite.CABundle)
+		return err == nil && served == want
+	})
+}
+
+func serialOf(t *testing.T, certPEM []byte) string {
+	t.Helper()
+	block, _ := pem.Decode(certPEM)
+	if block == nil {
+		t.Fatal("tls.crt is not PEM")
+	}
+	c, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.SerialNumber.String()
+}
+
+// Scenario 12b: a Certificate that can never be issued (its Issuer does not exist) makes
+// the wait fail within its bound, naming the Certificate and its Ready condition.
+func TestCertificateNeverReady(t *testing.T) {
+	orphan := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+		"metadata": map[string]any{"name": "orphan", "namespace": "e2e-badcert"},
+		"spec": map[string]any{
+			"secretName": "orphan-tls", "dnsNames": []any{"orphan.e2e-badcert.svc"},
+			"issuerRef": map[string]any{"name": "no-such-issuer", "kind": "Issuer", "group": "cert-manager.io"},
+		},
+	}}
+	if _, err := suite.Dynamic().Resource(framework.CertificateGVR).Namespace("e2e-badcert").Create(ctx(t), orphan, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	// cert-manager sets Ready=False within about a second; the bound leaves room on a
+	// busy machine.
+	_, err := framework.WaitForCertificates(ctx(t), suite.Dynamic(), "e2e-badcert", 8*time.Second)
+	if took := time.Since(start); took > 15*time.Second {
+		t.Errorf("the wait took %s, want about its 8s bound", took)
+	}
+	if err == nil {
+		t.Fatal("a Certificate whose Issuer does not exist was reported Ready")
+	}
+	for _, want := range []string{"Certificate e2e-badcert/orphan", "Issuer/no-such-issuer", "Ready=false"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q:\n%v", want, err)
+		}
+	}
+	t.Log(err)
 }
 
 func excludes(sel *metav1.LabelSelector, namespaces ...string) bool {
@@ -430,5 +531,106 @@ func eventually(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out after 30s waiting for %s", what)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Scenario 14 (after TestWebhookDown, last: it uninstalls the release): `helm upgrade`
+// with a changed policy is picked up by the running webhook, as kubectl shows; `helm
+// uninstall` then leaves nothing of the release behind, and the API server no longer
+// calls the webhook.
+func TestReleaseUpgradeAndUninstall(t *testing.T) {
+	pod := podYAML(t, "e2e-upgrade", "app", "ghcr.io/acme/app:1")
+	res := kubectl(t, pod, "apply", "--dry-run=server", "-f", "-")
+	if !strings.Contains(res.Stderr, "Error from server (Forbidden)") || !strings.Contains(res.Stderr, "[image-registry]") {
+		t.Fatalf("before the upgrade the pod must be denied:\n%s", res.Output)
+	}
+
+	// The upgrade puts e2e-upgrade in audit mode.
+	var policy map[string]any
+	if err := yaml.Unmarshal(suite.PolicyYAML, &policy); err != nil {
+		t.Fatal(err)
+	}
+	overrides, _ := policy["overrides"].([]any)
+	policy["overrides"] = append([]any{map[string]any{"namespaces": []any{"e2e-upgrade"}, "mode": "audit"}}, overrides...)
+	upgraded, err := yaml.Marshal(policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := suite.Upgrade(ctx(t), upgraded); err != nil {
+		t.Fatal(err)
+	}
+	if suite.Release.Version != 2 {
+		t.Errorf("release version %d after the upgrade, want 2", suite.Release.Version)
+	}
+	eventually(t, "the upgraded policy to be picked up", func() bool {
+		res = kubectl(t, pod, "apply", "--dry-run=server", "-f", "-")
+		return res.ExitCode == 0
+	})
+	if w := strings.Join(res.Warnings(), "\n"); !strings.Contains(w, "[image-registry]") {
+		t.Errorf("after the upgrade kubectl must warn instead of deny:\n%s", res.Output)
+	}
+	// The upgrade re-applied the webhook configurations; the injected CA survives it.
+	if err := framework.WaitForCABundle(ctx(t), suite.Clientset(), suite.WebhookConfigurations, suite.CABundle, 10*time.Second); err != nil {
+		t.Error(err)
+	}
+
+	objects := suite.Objects
+	certs, err := suite.Dynamic().Resource(framework.CertificateGVR).Namespace(releaseNamespace).List(ctx(t), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := suite.Uninstall(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(suite.ControlPlane.Config, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, obj := range objects {
+		got := &unstructured.Unstructured{}
+		got.SetGroupVersionKind(obj.GroupVersionKind())
+		err := c.Get(ctx(t), client.ObjectKeyFromObject(obj), got)
+		if !apierrors.IsNotFound(err) {
+			t.Errorf("%s %s/%s remains after uninstall (err %v)", obj.GetKind(), obj.GetNamespace(), obj.GetName(), err)
+		}
+	}
+	// What cert-manager made for the release's Certificates (their requests and Secrets)
+	// is owned by them: the garbage collector deletes it with them. There is no collector
+	// in this control plane, so it must be owned by a deleted Certificate, and nothing
+	// else may remain.
+	deleted := map[types.UID]string{}
+	for _, crt := range certs.Items {
+		deleted[crt.GetUID()] = crt.GetName()
+	}
+	collectable := func(kind string, o metav1.Object) {
+		for _, ref := range o.GetOwnerReferences() {
+			if ref.Kind == "Certificate" && deleted[ref.UID] != "" {
+				t.Logf("%s %s/%s is left to the garbage collector: owned by the deleted Certificate %s", kind, o.GetNamespace(), o.GetName(), deleted[ref.UID])
+				return
+			}
+		}
+		t.Errorf("%s %s/%s remains after uninstall, owned by no deleted Certificate (owners %v)", kind, o.GetNamespace(), o.GetName(), o.GetOwnerReferences())
+	}
+	for _, gvr := range []schema.GroupVersionResource{framework.CertificateGVR, framework.IssuerGVR, framework.CertificateRequestGVR} {
+		list, err := suite.Dynamic().Resource(gvr).Namespace(releaseNamespace).List(ctx(t), metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range list.Items {
+			collectable(o.GetKind(), &o)
+		}
+	}
+	cs, _ := clientset(t)
+	secrets, err := cs.CoreV1().Secrets(releaseNamespace).List(ctx(t), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range secrets.Items {
+		collectable("Secret", &s)
+	}
+	// Nothing calls the webhook any more: what it denied is admitted.
+	res = kubectl(t, podYAML(t, "e2e-upgrade", "after", "ghcr.io/acme/app:1"), "apply", "--dry-run=server", "-f", "-")
+	if res.ExitCode != 0 || len(res.Warnings()) != 0 {
+		t.Errorf("after uninstall the API server must not call the webhook:\n%s", res.Output)
 	}
 }

@@ -7,17 +7,15 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"fmt"
 	"math/big"
 	"net"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"time"
 )
 
-// CA is a certificate authority made for one run; it signs the webhook's serving
-// certificates, and its PEM is the webhook configurations' caBundle.
+// CA is a certificate authority made for one run, for what runs the webhook without
+// cert-manager (`make bench`): it signs serving certificates for 127.0.0.1. The e2e suite
+// and the demo use the certificate cert-manager issues instead.
 type CA struct {
 	cert *x509.Certificate
 	key  *ecdsa.PrivateKey
@@ -82,34 +80,12 @@ func (ca *CA) WriteServingCert(dir string) (*big.Int, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
 	files := map[string][]byte{
 		"tls.crt": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		"tls.key": pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
 	}
-	version := filepath.Join(dir, fmt.Sprintf("..%d", n))
-	if err := os.Mkdir(version, 0o700); err != nil {
+	if err := WriteVolume(dir, files); err != nil {
 		return nil, err
-	}
-	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(version, name), data, 0o600); err != nil {
-			return nil, err
-		}
-		link := filepath.Join(dir, name)
-		if _, err := os.Lstat(link); os.IsNotExist(err) {
-			if err := os.Symlink(filepath.Join("..data", name), link); err != nil {
-				return nil, err
-			}
-		}
-	}
-	tmpLink := filepath.Join(dir, "..data_tmp")
-	if err := os.Symlink(filepath.Base(version), tmpLink); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(tmpLink, filepath.Join(dir, "..data")); err != nil {
-		return nil, fmt.Errorf("swap certificate: %w", err)
 	}
 	return tmpl.SerialNumber, nil
 }

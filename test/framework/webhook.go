@@ -48,6 +48,8 @@ type WebhookOptions struct {
 	Kubeconfig string
 	// Log receives the server's output besides the in-memory copy; may be nil.
 	Log io.Writer
+	// Port is the TLS port to listen on; 0 picks a free one.
+	Port int
 	// Baseline starts the benchmark's allow-all webhook instead, which takes only
 	// --port, --cert-dir and --health-probe-bind-address.
 	Baseline bool
@@ -62,6 +64,15 @@ func StartWebhook(opts WebhookOptions) (*Webhook, error) {
 	ports, err := freePorts(3)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Port != 0 {
+		// The other two must not be the given port, which is free again by now.
+		for ports[1] == opts.Port || ports[2] == opts.Port {
+			if ports, err = freePorts(3); err != nil {
+				return nil, err
+			}
+		}
+		ports[0] = opts.Port
 	}
 	w := &Webhook{
 		Port:        ports[0],

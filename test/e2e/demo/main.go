@@ -1,7 +1,9 @@
-// Command demo is `make demo`: it starts a real kube-apiserver and etcd, installs the
-// chart with examples/policy.yaml, runs privateguard serve against it, applies
-// examples/workloads/ one object at a time and shows what happened to each: denied and
-// why, rewritten from → to, injected, warned. Then it stops everything it started.
+// Command demo is `make demo`: it starts a real kube-apiserver, etcd and cert-manager,
+// installs the chart with examples/policy.yaml through the Helm SDK, lets cert-manager
+// issue the webhook's certificate, runs privateguard serve with it, then runs
+// `kubectl apply -f` on each file of examples/workloads/ and shows kubectl's own output,
+// each object followed by one line saying what privateguard did to it. Then it stops
+// everything it started.
 package main
 
 import (
@@ -9,28 +11,33 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/privateguard/privateguard/test/framework"
 )
 
 func main() {
-	if err := run(os.Stdout); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out io.Writer) error {
+func run(ctx context.Context, out io.Writer) error {
 	repo, err := os.Getwd()
 	if err != nil {
 		return err
@@ -39,9 +46,9 @@ func run(out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	fmt.Fprintln(out, "Starting kube-apiserver and etcd, installing the chart, starting privateguard serve ...")
+	fmt.Fprintln(out, "Starting kube-apiserver, etcd and cert-manager, installing the chart with Helm, starting privateguard serve ...")
 	start := time.Now()
 	stack, err := framework.StartStack(ctx, framework.StackOptions{
 		Repo: repo, Policy: policy, Release: "privateguard", Namespace: "privateguard",
@@ -49,14 +56,18 @@ func run(out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer stack.Stop()
-	fmt.Fprintf(out, "Ready in %s: the chart's %d objects applied, webhooks registered at %s, policy examples/policy.yaml.\n",
-		time.Since(start).Round(100*time.Millisecond), len(stack.Objects), stack.Webhook.Addr())
+	defer func() {
+		fmt.Fprintln(out, "\nStopping the webhook, cert-manager and the control plane.")
+		stack.Stop()
+	}()
+	fmt.Fprintf(out, "Ready in %s: release %q installed; %s later cert-manager had issued its certificates and injected the CA into both webhook configurations; the webhook serves that certificate on %s.\n",
+		time.Since(start).Round(100*time.Millisecond), stack.Release.Name, stack.IssuedIn.Round(100*time.Millisecond), stack.Webhook.Addr())
+	fmt.Fprintln(out)
+	if _, _, err := stack.Kubectl.Terminal(ctx, out, "get", "certificates", "-n", "privateguard"); err != nil {
+		return err
+	}
 
-	warned := &framework.Warnings{}
-	cfg := rest.CopyConfig(stack.ControlPlane.Config)
-	cfg.WarningHandler = warned
-	c, err := client.New(cfg, client.Options{})
+	c, err := client.New(stack.ControlPlane.Config, client.Options{})
 	if err != nil {
 		return err
 	}
@@ -75,99 +86,148 @@ func run(out io.Writer) error {
 			return fmt.Errorf("%s: %w", file, err)
 		}
 		rel, _ := filepath.Rel(repo, file)
-		fmt.Fprintf(out, "\n── applying %s\n", rel)
+		fmt.Fprintln(out)
+		output, _, err := stack.Kubectl.Terminal(ctx, out, "apply", "-f", rel)
+		if err != nil {
+			return err
+		}
+		warned := strings.Contains(output, "Warning: ")
 		for _, obj := range objs {
-			apply(ctx, out, c, warned, obj)
+			fmt.Fprintf(out, "  → %s\n", explain(ctx, c, obj, warned))
 		}
 	}
-	fmt.Fprintln(out, "\nStopping the webhook and the control plane.")
 	return nil
 }
 
-// apply creates one object and says what admission did to it.
-func apply(ctx context.Context, out io.Writer, c client.Client, warned *framework.Warnings, obj *unstructured.Unstructured) {
-	name := fmt.Sprintf("%s %s", obj.GetKind(), objectName(obj))
-	sent := obj.DeepCopy()
-	warned.Reset()
-	err := c.Create(ctx, obj)
+// judged are the kinds privateguard's webhooks see in this demo.
+var judged = map[string]bool{
+	"Pod": true, "Deployment": true, "StatefulSet": true, "DaemonSet": true, "ReplicaSet": true,
+	"Job": true, "CronJob": true, "Ingress": true,
+}
+
+// explain says in one line what admission did to obj, which kubectl has just applied:
+// read back from the API server (or, for a workload, from a dry-run pod made from its
+// template, as its controller would create it). warned says kubectl printed warnings.
+func explain(ctx context.Context, c client.Client, sent *unstructured.Unstructured, warned bool) string {
+	name := fmt.Sprintf("%s %s", sent.GetKind(), objectName(sent))
+	if !judged[sent.GetKind()] {
+		return name + ": not judged by privateguard."
+	}
+	got := &unstructured.Unstructured{}
+	got.SetGroupVersionKind(sent.GroupVersionKind())
+	err := c.Get(ctx, client.ObjectKeyFromObject(sent), got)
+	if apierrors.IsNotFound(err) {
+		// Ask again, dry-run, for this object's own denial.
+		err := c.Create(ctx, sent.DeepCopy(), client.DryRunAll)
+		return fmt.Sprintf("%s: denied by %s, so it was not created.", name, rules(fmt.Sprint(err)))
+	}
 	if err != nil {
-		fmt.Fprintf(out, "  ✗ %s: DENIED\n", name)
-		for _, m := range denialMessages(err) {
-			fmt.Fprintf(out, "      %s\n", m)
-		}
-		return
+		return fmt.Sprintf("%s: %v", name, err)
 	}
-	verdict := "created"
-	if len(warned.List()) > 0 {
-		verdict = "created, with warnings"
+	warnings := ""
+	if warned {
+		warnings = ", with the warnings above"
 	}
-	fmt.Fprintf(out, "  ✓ %s: %s\n", name, verdict)
-	for _, w := range warned.List() {
-		fmt.Fprintf(out, "      warned: %s\n", w)
+	if got.GetKind() == "Pod" {
+		return fmt.Sprintf("%s: admitted%s%s.", name, changed(podChanges(sent, got), " as written"), warnings)
 	}
-	if obj.GetKind() == "Pod" {
-		for _, line := range podChanges(sent, obj) {
-			fmt.Fprintf(out, "      %s\n", line)
-		}
-		return
-	}
-	// A workload's template is never mutated; show what its pods would become, with a
-	// dry-run pod made from the template, as the workload's controller would create it.
-	tmpl := template(obj)
+	tmpl := template(sent)
 	if tmpl == nil {
-		return
+		return fmt.Sprintf("%s: admitted as written%s.", name, warnings)
 	}
 	pod := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "v1", "kind": "Pod",
-		"metadata": map[string]any{"generateName": obj.GetName() + "-", "namespace": obj.GetNamespace()},
+		"metadata": map[string]any{"generateName": sent.GetName() + "-", "namespace": sent.GetNamespace()},
 		"spec":     tmpl["spec"],
 	}}
 	sentPod := pod.DeepCopy()
-	warned.Reset()
 	if err := c.Create(ctx, pod, client.DryRunAll); err != nil {
-		fmt.Fprintf(out, "      its pods would be denied: %s\n", strings.Join(denialMessages(err), "; "))
-		return
+		return fmt.Sprintf("%s: admitted, but its pods would be denied by %s.", name, rules(err.Error()))
 	}
-	changes := podChanges(sentPod, pod)
-	if len(changes) > 0 {
-		fmt.Fprintln(out, "      its pods (the template stays as applied):")
-	}
-	for _, line := range changes {
-		fmt.Fprintf(out, "        %s\n", line)
-	}
+	return fmt.Sprintf("%s: admitted as written%s (templates are never mutated); its pods%s.", name, warnings, changed(podChanges(sentPod, pod), " are admitted as written"))
 }
 
-// podChanges lists what the mutating webhook changed between the pod sent and the pod
-// the API server stored.
+// changed is ": " and the changes, or none when there are none.
+func changed(changes []string, none string) string {
+	if len(changes) == 0 {
+		return none
+	}
+	return ": " + strings.Join(changes, "; ")
+}
+
+var ruleID = regexp.MustCompile(`\[([a-z][a-z0-9-]*)\]`)
+
+// rules names the rules of a denial message: "rule a" or "rules a, b".
+func rules(msg string) string {
+	ids := ruleIDs(msg)
+	if len(ids) == 1 {
+		return "rule " + ids[0]
+	}
+	return "rules " + strings.Join(ids, ", ")
+}
+
+// ruleIDs are the distinct [rule-id] tags of a denial message.
+func ruleIDs(msg string) []string {
+	seen := map[string]bool{}
+	var ids []string
+	for _, m := range ruleID.FindAllStringSubmatch(msg, -1) {
+		if !seen[m[1]] {
+			seen[m[1]] = true
+			ids = append(ids, m[1])
+		}
+	}
+	if len(ids) == 0 {
+		return []string{"(none named)"}
+	}
+	return ids
+}
+
+// podChanges lists what the mutating webhook changed between the pod sent and the pod the
+// API server stored.
 func podChanges(sent, got *unstructured.Unstructured) []string {
 	var before, after corev1.Pod
 	if runtime.DefaultUnstructuredConverter.FromUnstructured(sent.Object, &before) != nil ||
 		runtime.DefaultUnstructuredConverter.FromUnstructured(got.Object, &after) != nil {
 		return nil
 	}
-	var lines []string
-	lists := []struct {
-		name          string
-		before, after []corev1.Container
-	}{
-		{"initContainers", before.Spec.InitContainers, after.Spec.InitContainers},
-		{"containers", before.Spec.Containers, after.Spec.Containers},
-	}
-	for _, l := range lists {
-		for i := range min(len(l.before), len(l.after)) {
-			b, a := l.before[i], l.after[i]
+	var rewritten, injected, appended []string
+	for _, l := range [][2][]corev1.Container{
+		{before.Spec.InitContainers, after.Spec.InitContainers},
+		{before.Spec.Containers, after.Spec.Containers},
+	} {
+		for i := range min(len(l[0]), len(l[1])) {
+			b, a := l[0][i], l[1][i]
 			if b.Image != a.Image {
-				lines = append(lines, fmt.Sprintf("rewritten: spec.%s[%d].image %s → %s", l.name, i, b.Image, a.Image))
+				rewritten = append(rewritten, b.Image+" → "+a.Image)
 			}
 			for _, e := range a.Env[min(len(b.Env), len(a.Env)):] {
-				lines = append(lines, fmt.Sprintf("injected:  spec.%s[%d].env %s=%s", l.name, i, e.Name, e.Value))
+				injected = appendNew(injected, e.Name+"="+e.Value)
 			}
 			for _, arg := range a.Args[min(len(b.Args), len(a.Args)):] {
-				lines = append(lines, fmt.Sprintf("appended:  spec.%s[%d].args %s", l.name, i, arg))
+				appended = appendNew(appended, arg)
 			}
 		}
 	}
+	var lines []string
+	if len(rewritten) > 0 {
+		lines = append(lines, "rewritten "+strings.Join(rewritten, ", "))
+	}
+	if len(injected) > 0 {
+		lines = append(lines, "injected "+strings.Join(injected, " "))
+	}
+	if len(appended) > 0 {
+		lines = append(lines, "appended "+strings.Join(appended, " "))
+	}
 	return lines
+}
+
+func appendNew(list []string, s string) []string {
+	for _, have := range list {
+		if have == s {
+			return list
+		}
+	}
+	return append(list, s)
 }
 
 func template(obj *unstructured.Unstructured) map[string]any {
@@ -177,21 +237,6 @@ func template(obj *unstructured.Unstructured) map[string]any {
 		}
 	}
 	return nil
-}
-
-// denialMessages is the webhook's message split into its violations.
-func denialMessages(err error) []string {
-	msg := err.Error()
-	if _, after, ok := strings.Cut(msg, "denied the request: "); ok {
-		msg = after
-	}
-	var out []string
-	for _, m := range strings.Split(msg, "\n") {
-		if m = strings.TrimSpace(m); m != "" {
-			out = append(out, m)
-		}
-	}
-	return out
 }
 
 func objectName(obj *unstructured.Unstructured) string {
