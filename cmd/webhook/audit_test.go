@@ -118,6 +118,9 @@ func TestRunExitCodes(t *testing.T) {
 		{"nothing would be denied exits 0", []string{"-f", "testdata/manifests/irsa"}, exitOK},
 		{"an object that would be denied exits 1", []string{"-f", "testdata/manifests/04-podlist.json"}, exitFailed},
 		{"warnings alone exit 0", []string{"-f", "testdata/manifests/03-list.yaml"}, exitOK},
+		{"warnings exit 1 with --fail-on warn", []string{"-f", "testdata/manifests/03-list.yaml", "--fail-on", "warn"}, exitFailed},
+		{"nothing to warn about exits 0 with --fail-on warn", []string{"-f", "testdata/manifests/irsa/serviceaccount.yaml", "--fail-on", "warn"}, exitOK},
+		{"--fail-on deny is the default", []string{"-f", "testdata/manifests/03-list.yaml", "--fail-on", "deny"}, exitOK},
 		{"bad input exits 2", []string{"-f", "testdata/missing.yaml"}, exitError},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
