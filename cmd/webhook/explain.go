@@ -121,7 +121,7 @@ func explainImage(w io.Writer, p *policy.Policy, namespace, img string) (denied 
 		if c.Kind != policy.SetImage || !imageRules[c.Rule] {
 			continue
 		}
-		why := "EKS add-on image moved to the add-on registry of " + p.Region() + " (rewrite.eksAddonsToRegion)"
+		why := "the move of EKS add-on images to the add-on registry of " + p.Region() + " (rewrite.eksAddonsToRegion)"
 		if !x.AddonMove {
 			why = "rewrite rule " + x.RewriteFrom + " → " + x.RewriteTo
 		}

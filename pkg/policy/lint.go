@@ -2,7 +2,9 @@ package policy
 
 import (
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -56,8 +58,9 @@ func Lint(source string, data []byte) ([]LintWarning, error) {
 	}
 	p.lintRegion(f, warn)
 	p.lintRewrite(f, warn)
-	p.lintRules(f, warn)
-	p.lintOverrides(f, warn)
+	dead := deadOverrides(f)
+	p.lintRules(f, dead, warn)
+	lintOverrides(dead, warn)
 	p.lintExcludeImages(f, warn)
 	return warnings, nil
 }
@@ -101,45 +104,54 @@ func (p *Policy) lintRewrite(f *File, warn warnFunc) {
 	}
 }
 
-func (p *Policy) lintRules(f *File, warn warnFunc) {
+func (p *Policy) lintRules(f *File, dead map[int]string, warn warnFunc) {
 	for _, id := range fixable {
 		s, ok := f.Rules[id]
-		if !ok || s.Fix == nil || !p.offEverywhere(id) {
+		if !ok || s.Fix == nil || !p.offEverywhere(id, dead) {
 			continue
 		}
 		warn(field.NewPath("rules").Key(string(id)).Child("fix"), "the rule is off in every namespace, so fix has no effect")
 	}
 }
 
-// offEverywhere reports whether rule is off by default and in every override.
-func (p *Policy) offEverywhere(rule RuleID) bool {
+// offEverywhere reports whether rule is off by default and in every override that can
+// apply.
+func (p *Policy) offEverywhere(rule RuleID, dead map[int]string) bool {
 	if p.rules.mode(rule) != ModeOff {
 		return false
 	}
 	for i := range p.overrides {
-		if p.overrides[i].rules.mode(rule) != ModeOff {
+		if _, never := dead[i]; !never && p.overrides[i].rules.mode(rule) != ModeOff {
 			return false
 		}
 	}
 	return true
 }
 
-func (p *Policy) lintOverrides(f *File, warn warnFunc) {
+// deadOverrides are the overrides that never apply, by index, with the reason.
+func deadOverrides(f *File) map[int]string {
+	dead := map[int]string{}
 	for i, o := range f.Overrides {
 		if len(o.Namespaces) == 0 {
 			continue
 		}
 		if globsCovered(o.Namespaces, f.Exclude.Namespaces) {
-			warn(field.NewPath("overrides").Index(i).Child("namespaces"), "every namespace here is in exclude.namespaces, where no rule runs: the override never applies")
+			dead[i] = "every namespace here is in exclude.namespaces, where no rule runs: the override never applies"
 			continue
 		}
 		for j := 0; j < i; j++ {
 			if globsCovered(o.Namespaces, f.Overrides[j].Namespaces) {
-				warn(field.NewPath("overrides").Index(i).Child("namespaces"), "every namespace here is matched by overrides[%d] first (the first match wins): the override never applies; merge it into overrides[%d] or move it before",
-					j, j)
+				dead[i] = fmt.Sprintf("every namespace here is matched by overrides[%d] first (the first match wins): the override never applies; merge it into overrides[%d] or move it before", j, j)
 				break
 			}
 		}
+	}
+	return dead
+}
+
+func lintOverrides(dead map[int]string, warn warnFunc) {
+	for _, i := range slices.Sorted(maps.Keys(dead)) {
+		warn(field.NewPath("overrides").Index(i).Child("namespaces"), "%s", dead[i])
 	}
 }
 
@@ -170,7 +182,7 @@ func hasGlobMeta(s string) bool { return strings.ContainsAny(s, `*?[\`) }
 func (p *Policy) lintExcludeImages(f *File, warn warnFunc) {
 	for i, g := range f.Exclude.Images {
 		fp := field.NewPath("exclude", "images").Index(i)
-		if from, ok := globCoversPrefix(g, rewriteFroms(f)); ok {
+		if from, ok := globCoversPrefix(g, p.rewriteFroms(f)); ok {
 			warn(fp, "matches every image under %s, a rewrite rule's from: those images are neither rewritten nor denied, and a private cluster cannot pull them; narrow the glob", from)
 			continue
 		}
@@ -180,10 +192,13 @@ func (p *Policy) lintExcludeImages(f *File, warn warnFunc) {
 	}
 }
 
-func rewriteFroms(f *File) []registryPrefix {
+// rewriteFroms are the from prefixes of the rewrite rules that can apply, in the order
+// of the file.
+func (p *Policy) rewriteFroms(f *File) []registryPrefix {
 	var froms []registryPrefix
 	for _, r := range f.Rewrite.Rules {
-		if from, err := parseRegistryPrefix(r.From); err == nil {
+		from, err := parseRegistryPrefix(r.From)
+		if err == nil && !p.isAllowed(from.host, from.path) && !p.isMarketplace(from.host, from.path) {
 			froms = append(froms, from)
 		}
 	}
