@@ -58,6 +58,29 @@ var goldenFormats = map[string]string{"text": ".txt", "json": ".json", "junit": 
 // goldenDir is testdata/golden, absolute: some tests change directory.
 func goldenDir() string { return filepath.Join(packageDir, "testdata", "golden") }
 
+// warningsPod is admitted with warnings: a pinned digest rewritten to a pull-through
+// cache, an add-on image moved across partitions.
+const warningsPod = `apiVersion: v1
+kind: Pod
+metadata: {namespace: shop, name: pinned}
+spec:
+  containers:
+  - name: pause
+    image: registry.k8s.io/pause:3.10@sha256:ee6521f290b2168b6e0935a181d4cff9be1ac3f505666ef0e3c98fae8199917a
+  - name: coredns
+    image: 918309763551.dkr.ecr.cn-north-1.amazonaws.com.cn/eks/coredns:v1.11.1
+`
+
+// auditModePod is allowed with findings of rules in audit mode (legacy-* namespaces).
+const auditModePod = `apiVersion: v1
+kind: Pod
+metadata: {namespace: legacy-billing, name: old}
+spec:
+  containers:
+  - name: app
+    image: nginx:1.27
+`
+
 func TestRunGolden(t *testing.T) {
 	pods, err := os.ReadFile("testdata/manifests/01-pods.yaml")
 	if err != nil {
@@ -91,6 +114,20 @@ func TestRunGolden(t *testing.T) {
 			name:     "examples",
 			dir:      "../..",
 			args:     []string{"--config", "examples/policy.yaml", "-f", "examples/"},
+			wantCode: exitFailed,
+		},
+		{
+			name:     "warnings",
+			dir:      "../..",
+			stdin:    warningsPod,
+			args:     []string{"--config", "examples/policy.yaml", "-f", "-"},
+			wantCode: exitOK,
+		},
+		{
+			name:     "warnings-fail-on-warn",
+			dir:      "../..",
+			stdin:    warningsPod + "---\n" + auditModePod,
+			args:     []string{"--config", "examples/policy.yaml", "-f", "-", "--fail-on", "warn"},
 			wantCode: exitFailed,
 		},
 	} {
