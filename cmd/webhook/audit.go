@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
+	"github.com/spf13/cobra"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -14,34 +16,7 @@ import (
 	"github.com/privateguard/privateguard/pkg/policy"
 )
 
-// Exit codes of `privateguard audit`.
-const (
-	// exitAllowed: nothing would be denied.
-	exitAllowed = 0
-	// exitDenied: something would be denied.
-	exitDenied = 1
-	// exitError: bad usage, a bad policy or bad input.
-	exitError = 2
-)
-
-// runAudit runs `privateguard audit` with args (those after `audit`) and returns its exit
-// code: it connects to a cluster only with --cluster, through the kubeconfig.
-func runAudit(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	c := auditCommand{Stdin: stdin, Stdout: stdout, Stderr: stderr}
-	return c.Run(ctx, args)
-}
-
-// auditCommand is `privateguard audit` with its inputs and outputs; runAudit is
-// auditCommand with the defaults. Tests set NewClient to audit a fake cluster.
-type auditCommand struct {
-	Stdin          io.Reader
-	Stdout, Stderr io.Writer
-	// NewClient connects to the cluster of --cluster. kubeconfig is the --kubeconfig
-	// flag, possibly empty. Default: newClusterReader.
-	NewClient func(kubeconfig string) (client.Reader, error)
-}
-
-// auditOptions are the command's flags.
+// auditOptions are the flags of `privateguard audit`.
 type auditOptions struct {
 	// Config is the policy file (--config). Required.
 	Config string
@@ -55,122 +30,139 @@ type auditOptions struct {
 	// Namespace (-n): with --cluster, the only namespace listed (default all); with -f,
 	// the namespace of objects that name none (default "default").
 	Namespace string
-	// Output is text or json (-o). Default text.
+	// Output is the format of the report (-o): text, json, junit or sarif. Default text.
 	Output string
+	// FailOn is what makes the audit exit 1 (--fail-on): deny (default), or warn, which
+	// also fails on findings of rules in audit mode and on warnings.
+	FailOn string
 }
 
 // Output formats of audit's -o.
 const (
-	outputText = "text"
-	outputJSON = "json"
+	outputText  = "text"
+	outputJSON  = "json"
+	outputJUnit = "junit"
+	outputSARIF = "sarif"
 )
 
-// usageError is a mistake on audit's command line: printed with a pointer to -h.
-type usageError string
+var outputFormats = []string{outputText, outputJSON, outputJUnit, outputSARIF}
 
-func (e usageError) Error() string { return string(e) }
+// Values of --fail-on.
+const (
+	failOnDeny = "deny"
+	failOnWarn = "warn"
+)
 
-// Run runs the command with args, those after `audit`, and returns its exit code.
-func (c *auditCommand) Run(ctx context.Context, args []string) int {
-	opts, err := c.parse(args)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitAllowed
-	}
-	if err != nil {
-		var ue usageError
-		if errors.As(err, &ue) {
-			fmt.Fprintf(c.Stderr, "error: %v\nRun 'privateguard audit -h' for usage.\n", ue)
-		}
-		// Otherwise the flag package has printed the error and the usage.
-		return exitError
-	}
-	report, err := c.audit(ctx, opts)
-	if err != nil {
-		printError(c.Stderr, err)
-		return exitError
-	}
-	if opts.Output == outputJSON {
-		err = report.WriteJSON(c.Stdout)
-	} else {
-		err = writeText(c.Stdout, report, useColour(c.Stdout))
-	}
-	if err != nil {
-		fmt.Fprintf(c.Stderr, "error: write report: %v\n", err)
-		return exitError
-	}
-	if report.Summary.Denied > 0 {
-		return exitDenied
-	}
-	return exitAllowed
-}
-
-const auditUsage = `Judge manifests or a live cluster against a privateguard policy, read-only: what admission
+const auditLong = `Judge manifests or a live cluster against a privateguard policy, read-only: what admission
 would deny, warn about and change, before the webhook enforces anything.
 
-Usage:
-  privateguard audit --config policy.yaml -f PATH [-f PATH ...] [-n NAMESPACE] [-o text|json]
-  privateguard audit --config policy.yaml --cluster [--kubeconfig FILE] [-n NAMESPACE] [-o text|json]
-
-Examples:
-  privateguard audit --config policy.yaml -f manifests/
-  helm template my-release ./chart | privateguard audit --config policy.yaml -f -
-  privateguard audit --config policy.yaml --cluster -o json
+Output formats (-o): text, a readable table; json, one object; junit, JUnit XML (a test
+suite per file, a test case per object); sarif, SARIF 2.1.0 for code scanning.
 
 Exit codes: 0 nothing would be denied, 1 something would be denied, 2 bad usage, policy or input.
+With --fail-on warn, findings of rules in audit mode and warnings exit 1 too.`
 
-Flags:
-`
+const auditExample = `  privateguard audit --config policy.yaml -f manifests/
+  helm template my-release ./chart | privateguard audit --config policy.yaml -f -
+  privateguard audit --config policy.yaml --cluster -o json
+  privateguard audit --config policy.yaml -f manifests/ -o sarif --fail-on warn > privateguard.sarif`
 
-// parse reads the flags and checks that they make one audit.
-func (c *auditCommand) parse(args []string) (*auditOptions, error) {
+// auditCommand is `privateguard audit`: it connects to a cluster only with --cluster,
+// through the kubeconfig.
+func (a *app) auditCommand() *cobra.Command {
 	opts := &auditOptions{}
-	fs := flag.NewFlagSet("privateguard audit", flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), auditUsage)
-		fs.PrintDefaults()
+	cmd := &cobra.Command{
+		Use: `audit --config FILE -f PATH [-f PATH ...] [-n NAMESPACE] [-o text|json|junit|sarif] [--fail-on deny|warn]
+  privateguard audit --config FILE --cluster [--kubeconfig FILE] [-n NAMESPACE] [-o text|json|junit|sarif] [--fail-on deny|warn]`,
+		Short:   "Judge manifests or a cluster, read-only",
+		Long:    auditLong,
+		Example: auditExample,
+		Args:    noArgs("manifests are given with -f"),
+		// The two usage lines name their flags.
+		DisableFlagsInUseLine: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := opts.validate(); err != nil {
+				return err
+			}
+			return a.runAudit(cmd.Context(), opts)
+		},
 	}
-	fs.StringVar(&opts.Config, "config", "", "the policy `file` (required)")
-	fs.Func("f", "a manifest `path`: a file, a directory (its *.yaml, *.yml and *.json files, recursively) or - for stdin; repeatable", func(s string) error {
-		if s == "" {
-			return errors.New("empty path")
+	f := cmd.Flags()
+	f.StringVar(&opts.Config, "config", "", "the policy `file` (required)")
+	f.StringArrayVarP(&opts.Files, "filename", "f", nil, "a manifest `path`: a file, a directory (its *.yaml, *.yml and *.json files, recursively) or - for stdin; repeatable")
+	f.BoolVar(&opts.Cluster, "cluster", false, "audit the live cluster (read-only: lists pods, workloads, ingresses and service accounts)")
+	f.StringVar(&opts.Kubeconfig, "kubeconfig", "", "the kubeconfig `file` of --cluster (default $KUBECONFIG, ~/.kube/config, else in-cluster)")
+	f.StringVarP(&opts.Namespace, "namespace", "n", "", "with --cluster, audit only this `namespace` (default all); with -f, the namespace of objects that name none (default \"default\")")
+	f.StringVarP(&opts.Output, "output", "o", outputText, "output `format`: text, json, junit or sarif")
+	f.StringVar(&opts.FailOn, "fail-on", failOnDeny, "exit 1 from this `level` on: deny (something would be denied) or warn (also findings of rules in audit mode, and warnings)")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(outputFormats, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{failOnDeny, failOnWarn}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.MarkFlagFilename("config", "yaml", "yml", "json")
+	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
+	return cmd
+}
+
+// validate checks that the flags make one audit.
+func (o *auditOptions) validate() error {
+	for _, f := range o.Files {
+		if f == "" {
+			return usageError("-f: empty path")
 		}
-		opts.Files = append(opts.Files, s)
-		return nil
-	})
-	fs.BoolVar(&opts.Cluster, "cluster", false, "audit the live cluster (read-only: lists pods, workloads, ingresses and service accounts)")
-	fs.StringVar(&opts.Kubeconfig, "kubeconfig", "", "the kubeconfig `file` of --cluster (default $KUBECONFIG, ~/.kube/config, else in-cluster)")
-	fs.StringVar(&opts.Namespace, "n", "", "with --cluster, audit only this `namespace` (default all); with -f, the namespace of objects that name none (default \"default\")")
-	fs.StringVar(&opts.Output, "o", outputText, "output `format`: text or json")
-	if err := fs.Parse(args); err != nil {
-		return nil, err
 	}
 	switch {
-	case fs.NArg() > 0:
-		return nil, usageError(fmt.Sprintf("unexpected argument %q (manifests are given with -f)", fs.Arg(0)))
-	case opts.Output != outputText && opts.Output != outputJSON:
-		return nil, usageError(fmt.Sprintf("-o must be text or json, not %q", opts.Output))
-	case opts.Config == "":
-		return nil, usageError("--config is required: the policy file to audit against")
-	case opts.Cluster && len(opts.Files) > 0:
-		return nil, usageError("give either -f or --cluster, not both")
-	case !opts.Cluster && len(opts.Files) == 0:
-		return nil, usageError("give -f PATH (manifests) or --cluster")
-	case !opts.Cluster && opts.Kubeconfig != "":
-		return nil, usageError("--kubeconfig needs --cluster")
+	case !slices.Contains(outputFormats, o.Output):
+		return usageError(fmt.Sprintf("-o must be one of %s, not %q", strings.Join(outputFormats, ", "), o.Output))
+	case o.FailOn != failOnDeny && o.FailOn != failOnWarn:
+		return usageError(fmt.Sprintf("--fail-on must be deny or warn, not %q", o.FailOn))
+	case o.Config == "":
+		return usageError("--config is required: the policy file to audit against")
+	case o.Cluster && len(o.Files) > 0:
+		return usageError("give either -f or --cluster, not both")
+	case !o.Cluster && len(o.Files) == 0:
+		return usageError("give -f PATH (manifests) or --cluster")
+	case !o.Cluster && o.Kubeconfig != "":
+		return usageError("--kubeconfig needs --cluster")
 	}
-	return opts, nil
+	return nil
+}
+
+// runAudit judges, writes the report and ends with the audit's exit code.
+func (a *app) runAudit(ctx context.Context, opts *auditOptions) error {
+	report, err := a.audit(ctx, opts)
+	if err != nil {
+		printError(a.Stderr, err)
+		return exitCode(exitError)
+	}
+	failOnWarn := opts.FailOn == failOnWarn
+	switch opts.Output {
+	case outputJSON:
+		err = report.WriteJSON(a.Stdout)
+	case outputJUnit:
+		err = report.WriteJUnit(a.Stdout, failOnWarn)
+	case outputSARIF:
+		err = report.WriteSARIF(a.Stdout, version)
+	default:
+		err = writeText(a.Stdout, report, useColour(a.Stdout))
+	}
+	if err != nil {
+		fmt.Fprintf(a.Stderr, "error: write report: %v\n", err)
+		return exitCode(exitError)
+	}
+	if report.Summary.Denied > 0 || failOnWarn && report.Summary.Warned > 0 {
+		return exitCode(exitFailed)
+	}
+	return nil
 }
 
 // audit loads the policy, reads the objects and judges them.
-func (c *auditCommand) audit(ctx context.Context, opts *auditOptions) (*audit.Report, error) {
+func (a *app) audit(ctx context.Context, opts *auditOptions) (*audit.Report, error) {
 	p, err := policy.Load(opts.Config)
 	if err != nil {
 		return nil, err
 	}
 	var resources []audit.Resource
 	if opts.Cluster {
-		newClient := c.NewClient
+		newClient := a.NewClient
 		if newClient == nil {
 			newClient = newClusterReader
 		}
@@ -184,7 +176,7 @@ func (c *auditCommand) audit(ctx context.Context, opts *auditOptions) (*audit.Re
 		}
 		return audit.Judge(p, resources, ""), nil
 	}
-	reader := audit.ManifestReader{Stdin: c.Stdin}
+	reader := audit.ManifestReader{Stdin: a.Stdin}
 	if resources, err = reader.Read(opts.Files); err != nil {
 		return nil, err
 	}

@@ -25,11 +25,11 @@ type output struct {
 }
 
 // auditRun runs the command as `privateguard audit args...` with stdin.
-func auditRun(t *testing.T, c auditCommand, stdin string, args ...string) output {
+func auditRun(t *testing.T, c app, stdin string, args ...string) output {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	c.Stdin, c.Stdout, c.Stderr = strings.NewReader(stdin), &stdout, &stderr
-	code := c.Run(context.Background(), args)
+	code := c.run(context.Background(), append([]string{"audit"}, args...))
 	return output{code, stdout.String(), stderr.String()}
 }
 
@@ -52,8 +52,34 @@ func checkGolden(t *testing.T, name string, got string) {
 	}
 }
 
+// goldenFormats are the output formats with goldens, and their files' extensions.
+var goldenFormats = map[string]string{"text": ".txt", "json": ".json", "junit": ".xml", "sarif": ".sarif"}
+
 // goldenDir is testdata/golden, absolute: some tests change directory.
 func goldenDir() string { return filepath.Join(packageDir, "testdata", "golden") }
+
+// warningsPod is admitted with warnings: a pinned digest rewritten to a pull-through
+// cache, an add-on image moved across partitions.
+const warningsPod = `apiVersion: v1
+kind: Pod
+metadata: {namespace: shop, name: pinned}
+spec:
+  containers:
+  - name: pause
+    image: registry.k8s.io/pause:3.10@sha256:ee6521f290b2168b6e0935a181d4cff9be1ac3f505666ef0e3c98fae8199917a
+  - name: coredns
+    image: 918309763551.dkr.ecr.cn-north-1.amazonaws.com.cn/eks/coredns:v1.11.1
+`
+
+// auditModePod is allowed with findings of rules in audit mode (legacy-* namespaces).
+const auditModePod = `apiVersion: v1
+kind: Pod
+metadata: {namespace: legacy-billing, name: old}
+spec:
+  containers:
+  - name: app
+    image: nginx:1.27
+`
 
 func TestRunGolden(t *testing.T) {
 	pods, err := os.ReadFile("testdata/manifests/01-pods.yaml")
@@ -70,33 +96,47 @@ func TestRunGolden(t *testing.T) {
 		{
 			name:     "manifests",
 			args:     []string{"--config", "testdata/policy.yaml", "-f", "testdata/manifests"},
-			wantCode: exitDenied,
+			wantCode: exitFailed,
 		},
 		{
 			name:     "stdin",
 			stdin:    string(pods),
 			args:     []string{"--config", "testdata/policy.yaml", "-f", "-", "-n", "staging"},
-			wantCode: exitDenied,
+			wantCode: exitFailed,
 		},
 		{
 			name:     "files-and-stdin",
 			stdin:    "apiVersion: v1\nkind: Pod\nmetadata: {name: from-stdin}\nspec:\n  containers: [{name: a, image: nginx}]\n",
 			args:     []string{"--config", "testdata/policy.yaml", "-f", "testdata/manifests/irsa/deployment.yaml", "-f", "-", "-f", "testdata/manifests/irsa/serviceaccount.yaml"},
-			wantCode: exitAllowed,
+			wantCode: exitOK,
 		},
 		{
 			name:     "examples",
 			dir:      "../..",
 			args:     []string{"--config", "examples/policy.yaml", "-f", "examples/"},
-			wantCode: exitDenied,
+			wantCode: exitFailed,
+		},
+		{
+			name:     "warnings",
+			dir:      "../..",
+			stdin:    warningsPod,
+			args:     []string{"--config", "examples/policy.yaml", "-f", "-"},
+			wantCode: exitOK,
+		},
+		{
+			name:     "warnings-fail-on-warn",
+			dir:      "../..",
+			stdin:    warningsPod + "---\n" + auditModePod,
+			args:     []string{"--config", "examples/policy.yaml", "-f", "-", "--fail-on", "warn"},
+			wantCode: exitFailed,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.dir != "" {
 				t.Chdir(tc.dir)
 			}
-			for format, ext := range map[string]string{"text": ".txt", "json": ".json"} {
-				got := auditRun(t, auditCommand{}, tc.stdin, append(tc.args, "-o", format)...)
+			for format, ext := range goldenFormats {
+				got := auditRun(t, app{}, tc.stdin, append(tc.args, "-o", format)...)
 				if got.code != tc.wantCode || got.stderr != "" {
 					t.Fatalf("-o %s: exit %d, stderr %q; want exit %d and no stderr", format, got.code, got.stderr, tc.wantCode)
 				}
@@ -112,13 +152,16 @@ func TestRunExitCodes(t *testing.T) {
 		args []string
 		want int
 	}{
-		{"nothing would be denied exits 0", []string{"-f", "testdata/manifests/irsa"}, exitAllowed},
-		{"an object that would be denied exits 1", []string{"-f", "testdata/manifests/04-podlist.json"}, exitDenied},
-		{"warnings alone exit 0", []string{"-f", "testdata/manifests/03-list.yaml"}, exitAllowed},
+		{"nothing would be denied exits 0", []string{"-f", "testdata/manifests/irsa"}, exitOK},
+		{"an object that would be denied exits 1", []string{"-f", "testdata/manifests/04-podlist.json"}, exitFailed},
+		{"warnings alone exit 0", []string{"-f", "testdata/manifests/03-list.yaml"}, exitOK},
+		{"warnings exit 1 with --fail-on warn", []string{"-f", "testdata/manifests/03-list.yaml", "--fail-on", "warn"}, exitFailed},
+		{"nothing to warn about exits 0 with --fail-on warn", []string{"-f", "testdata/manifests/irsa/serviceaccount.yaml", "--fail-on", "warn"}, exitOK},
+		{"--fail-on deny is the default", []string{"-f", "testdata/manifests/03-list.yaml", "--fail-on", "deny"}, exitOK},
 		{"bad input exits 2", []string{"-f", "testdata/missing.yaml"}, exitError},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := auditRun(t, auditCommand{}, "", append([]string{"--config", "testdata/policy.yaml"}, tc.args...)...)
+			got := auditRun(t, app{}, "", append([]string{"--config", "testdata/policy.yaml"}, tc.args...)...)
 			if got.code != tc.want {
 				t.Errorf("exit %d, want %d; stderr:\n%s", got.code, tc.want, got.stderr)
 			}
@@ -140,39 +183,40 @@ func TestRunUsageErrors(t *testing.T) {
 		{"both -f and --cluster is an error", []string{"--config", "p.yaml", "-f", "x.yaml", "--cluster"},
 			"error: give either -f or --cluster, not both\n" + hint},
 		{"an unknown output format is an error", []string{"--config", "p.yaml", "-f", "x.yaml", "-o", "yaml"},
-			"error: -o must be text or json, not \"yaml\"\n" + hint},
+			"error: -o must be one of text, json, junit, sarif, not \"yaml\"\n" + hint},
+		{"an unknown --fail-on is an error", []string{"--config", "p.yaml", "-f", "x.yaml", "--fail-on", "never"},
+			"error: --fail-on must be deny or warn, not \"never\"\n" + hint},
+		{"an unknown flag is an error", []string{"--config", "p.yaml", "--color"},
+			"error: unknown flag: --color\n" + hint},
+		{"-f without a path is an error", []string{"--config", "p.yaml", "-f"},
+			"error: flag needs an argument: 'f' in -f\n" + hint},
 		{"--kubeconfig without --cluster is an error", []string{"--config", "p.yaml", "-f", "x.yaml", "--kubeconfig", "k"},
 			"error: --kubeconfig needs --cluster\n" + hint},
 		{"a positional argument is an error", []string{"--config", "p.yaml", "-f", "x.yaml", "y.yaml"},
 			"error: unexpected argument \"y.yaml\" (manifests are given with -f)\n" + hint},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := auditRun(t, auditCommand{}, "", tc.args...)
+			got := auditRun(t, app{}, "", tc.args...)
 			if got.code != exitError || got.stderr != tc.want || got.stdout != "" {
 				t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant exit 2, no stdout, stderr:\n%s", got.code, got.stdout, got.stderr, tc.want)
 			}
 		})
 	}
 
-	t.Run("an unknown flag is an error with the usage", func(t *testing.T) {
-		got := auditRun(t, auditCommand{}, "", "--config", "p.yaml", "--color")
-		if got.code != exitError || !strings.HasPrefix(got.stderr, "flag provided but not defined: -color\nJudge manifests") {
-			t.Errorf("exit %d, stderr:\n%s", got.code, got.stderr)
-		}
-	})
 	t.Run("-h prints the usage and exits 0", func(t *testing.T) {
-		got := auditRun(t, auditCommand{}, "", "-h")
+		got := auditRun(t, app{}, "", "-h")
 		for _, want := range []string{
-			"privateguard audit --config policy.yaml -f PATH [-f PATH ...] [-n NAMESPACE] [-o text|json]",
-			"privateguard audit --config policy.yaml --cluster [--kubeconfig FILE] [-n NAMESPACE] [-o text|json]",
+			"privateguard audit --config FILE -f PATH [-f PATH ...] [-n NAMESPACE] [-o text|json|junit|sarif] [--fail-on deny|warn]",
+			"privateguard audit --config FILE --cluster [--kubeconfig FILE] [-n NAMESPACE] [-o text|json|junit|sarif] [--fail-on deny|warn]",
 			"Exit codes: 0 nothing would be denied, 1 something would be denied, 2 bad usage, policy or input.",
-			"-kubeconfig file",
+			"--kubeconfig file",
+			"-f, --filename path",
 		} {
-			if !strings.Contains(got.stderr, want) {
-				t.Errorf("usage lacks %q:\n%s", want, got.stderr)
+			if !strings.Contains(got.stdout, want) {
+				t.Errorf("usage lacks %q:\n%s", want, got.stdout)
 			}
 		}
-		if got.code != exitAllowed {
+		if got.code != exitOK {
 			t.Errorf("exit %d, want 0", got.code)
 		}
 	})
@@ -196,7 +240,7 @@ func TestRunBadPolicy(t *testing.T) {
 				"  mode: Unsupported value: \"strict\": supported values: \"enforce\", \"audit\", \"off\"\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := auditRun(t, auditCommand{}, "", "--config", tc.config, "-f", "pod.yaml")
+			got := auditRun(t, app{}, "", "--config", tc.config, "-f", "pod.yaml")
 			if got.code != exitError || got.stderr != tc.want || got.stdout != "" {
 				t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant exit 2, stderr:\n%s", got.code, got.stdout, got.stderr, tc.want)
 			}
@@ -329,7 +373,7 @@ func TestRunBadInput(t *testing.T) {
 				t.Fatal(err)
 			}
 			writeFiles(t, map[string]string{"policy.yaml": string(policy)})
-			got := auditRun(t, auditCommand{}, tc.stdin, append([]string{"--config", "policy.yaml"}, tc.args...)...)
+			got := auditRun(t, app{}, tc.stdin, append([]string{"--config", "policy.yaml"}, tc.args...)...)
 			if got.code != exitError || got.stderr != tc.want || got.stdout != "" {
 				t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant exit 2, no stdout, stderr:\n%s", got.code, got.stdout, got.stderr, tc.want)
 			}
@@ -338,7 +382,7 @@ func TestRunBadInput(t *testing.T) {
 }
 
 func TestRunClusterConnectionError(t *testing.T) {
-	c := auditCommand{NewClient: func(string) (client.Reader, error) {
+	c := app{NewClient: func(string) (client.Reader, error) {
 		return nil, errors.New("kubeconfig: no configuration has been provided")
 	}}
 	got := auditRun(t, c, "", "--config", "testdata/policy.yaml", "--cluster")
@@ -353,13 +397,13 @@ func TestRunClusterGolden(t *testing.T) {
 		args     []string
 		wantCode int
 	}{
-		{"cluster", nil, exitDenied},
-		{"cluster-namespace", []string{"-n", "orders"}, exitAllowed},
+		{"cluster", nil, exitFailed},
+		{"cluster-namespace", []string{"-n", "orders"}, exitOK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for format, ext := range map[string]string{"text": ".txt", "json": ".json"} {
+			for format, ext := range goldenFormats {
 				var kubeconfig string
-				c := auditCommand{NewClient: func(path string) (client.Reader, error) {
+				c := app{NewClient: func(path string) (client.Reader, error) {
 					kubeconfig = path
 					return fakeCluster(t), nil
 				}}
@@ -396,8 +440,8 @@ func TestRunReadsJSONDocumentsOfAYAMLStream(t *testing.T) {
 	t.Chdir(t.TempDir())
 	writeFiles(t, map[string]string{"pods.yaml": `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"}, "spec": {"containers": [{"name": "app", "image": "111122223333.dkr.ecr.us-west-2.amazonaws.com/app:1"}]}}` +
 		"\n---\n" + `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "b"}, "spec": {"containers": [{"name": "app", "image": "ghcr.io/x/y:1"}]}}` + "\n"})
-	got := auditRun(t, auditCommand{}, "", "--config", filepath.Join(packageDir, "testdata", "policy.yaml"), "-f", "pods.yaml")
-	if got.code != exitDenied || got.stderr != "" {
+	got := auditRun(t, app{}, "", "--config", filepath.Join(packageDir, "testdata", "policy.yaml"), "-f", "pods.yaml")
+	if got.code != exitFailed || got.stderr != "" {
 		t.Fatalf("exit %d, stderr %q; want exit 1 (pod b is denied), no stderr", got.code, got.stderr)
 	}
 	for _, want := range []string{"Pod default/a (pods.yaml): allowed\n", "Pod default/b (pods.yaml): DENIED\n", "2 resources: 1 denied"} {

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 
+	"github.com/spf13/cobra"
 	"k8s.io/klog/v2"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -14,40 +12,43 @@ import (
 	"github.com/privateguard/privateguard/pkg/server"
 )
 
-// serve parses the flags of `privateguard serve`, sets up logging and runs the server
-// until ctx is done.
-func serve(ctx context.Context, args []string, stderr io.Writer) int {
+// serveCommand is `privateguard serve`: it sets up logging and runs the server until the
+// command's context is done.
+func (a *app) serveCommand() *cobra.Command {
+	// The server's flags are defined on a standard library FlagSet by
+	// server.Options.BindFlags, and zap's by zap.Options.BindFlags; pflag takes them
+	// over whole, so a flag added there is a flag of serve here.
 	fs := flag.NewFlagSet("privateguard serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	opts := server.DefaultOptions()
 	opts.BindFlags(fs)
 	// --zap-log-level, --zap-encoder, --zap-devel, ...: JSON logs at info by default.
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "privateguard serve: unexpected arguments %q\n", fs.Args())
-		return 2
-	}
-	if opts.ConfigFile == "" {
-		fmt.Fprintln(stderr, "privateguard serve:", server.ErrNoConfig)
-		return 2
-	}
 
-	log := zap.New(zap.UseFlagOptions(&zapOpts), zap.WriteTo(stderr))
-	logf.SetLogger(log)
-	klog.SetLogger(log) // client-go logs through klog
-	opts.Logger = log.WithName("privateguard")
-	opts.Version = version
+	cmd := &cobra.Command{
+		Use:   "serve --config FILE [flags]",
+		Short: "Run the admission webhook server",
+		Long: `Run the admission webhook server: POST /mutate and /validate on the TLS port, metrics,
+health probes, and the policy file watched and reloaded on change.`,
+		Args: noArgs("serve takes flags only"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			stderr := cmd.ErrOrStderr()
+			if opts.ConfigFile == "" {
+				return usageError(server.ErrNoConfig.Error())
+			}
+			log := zap.New(zap.UseFlagOptions(&zapOpts), zap.WriteTo(stderr))
+			logf.SetLogger(log)
+			klog.SetLogger(log) // client-go logs through klog
+			opts.Logger = log.WithName("privateguard")
+			opts.Version = version
 
-	if err := server.Run(ctx, opts); err != nil {
-		fmt.Fprintln(stderr, "privateguard serve:", err)
-		return 1
+			if err := server.Run(cmd.Context(), opts); err != nil {
+				fmt.Fprintln(stderr, "privateguard serve:", err)
+				return exitCode(exitFailed)
+			}
+			return nil
+		},
 	}
-	return 0
+	cmd.Flags().AddGoFlagSet(fs)
+	return cmd
 }

@@ -29,6 +29,11 @@
 // made) and a Summary. Kinds the engine does not judge, and mirror pods, are counted as
 // skipped; ServiceAccounts are read, not judged, and are not counted.
 //
+// A Report is written as JSON (WriteJSON, the `-o json` contract), JUnit XML (WriteJUnit:
+// a test suite per source, a test case per object, a failure per denial) or SARIF 2.1.0
+// (WriteSARIF: a result per finding, located at the line of its file where the object's
+// document starts, which the manifest reader records in Resource.Line).
+//
 // The command line (flags, text output, exit codes) is cmd/webhook's: this package reads,
 // judges and reports.
 package audit

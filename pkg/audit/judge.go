@@ -189,6 +189,7 @@ func (j *judge) judge(r Resource) (result Result, judged bool) {
 		Namespace:  j.namespaceOf(meta),
 		Name:       meta.GetName(),
 		Source:     r.Source,
+		Line:       r.Line,
 		Allowed:    d.Allowed(),
 		Violations: d.Violations,
 		Mutations:  d.Changes,

@@ -149,7 +149,7 @@ func readManifest(source string, in io.Reader) ([]Resource, []error) {
 		resources []Resource
 		errs      []error
 	)
-	serr := eachDocument(in, func(doc int, jsonData []byte, err error) {
+	serr := eachDocument(in, func(doc, line int, jsonData []byte, err error) {
 		var objs []runtime.Object
 		if err == nil {
 			objs, err = decodeObjects(jsonData)
@@ -159,7 +159,7 @@ func readManifest(source string, in io.Reader) ([]Resource, []error) {
 			return
 		}
 		for _, obj := range objs {
-			resources = append(resources, Resource{Object: obj, Source: source})
+			resources = append(resources, Resource{Object: obj, Source: source, Line: line})
 		}
 	})
 	if serr != nil {
@@ -169,14 +169,15 @@ func readManifest(source string, in io.Reader) ([]Resource, []error) {
 }
 
 // eachDocument calls fn with the JSON of every non-empty document of in, numbered from 1
-// (empty and comment-only documents are counted, then skipped), or with the error that
-// makes a document unreadable; such an error does not stop the reading, as documents are
-// split on `---` lines. An invalid separator, or an input that cannot be read, does, and
-// is returned.
-func eachDocument(in io.Reader, fn func(doc int, jsonData []byte, err error)) *streamError {
+// (empty and comment-only documents are counted, then skipped), with the line where its
+// object starts, or with the error that makes a document unreadable; such an error does
+// not stop the reading, as documents are split on `---` lines. An invalid separator, or
+// an input that cannot be read, does, and is returned.
+func eachDocument(in io.Reader, fn func(doc, line int, jsonData []byte, err error)) *streamError {
 	// As kubectl: a UTF-8 byte order mark is dropped, UTF-16 with one is decoded.
-	in = transform.NewReader(in, unicode.BOMOverride(unicode.UTF8.NewDecoder()))
-	reader := utilyaml.NewYAMLReader(bufio.NewReader(in))
+	lines := &lineCounter{r: transform.NewReader(in, unicode.BOMOverride(unicode.UTF8.NewDecoder()))}
+	buffered := bufio.NewReader(lines)
+	reader := utilyaml.NewYAMLReader(buffered)
 	doc := 0
 	for {
 		raw, err := reader.Read()
@@ -190,21 +191,74 @@ func eachDocument(in io.Reader, fn func(doc int, jsonData []byte, err error)) *s
 			}
 			return &streamError{err: unwrapPathError(err)}
 		}
-		doc = documentJSON(raw, doc, fn)
+		doc = documentJSON(raw, lines.documentStart(raw, buffered.Buffered()), doc, fn)
 	}
 }
 
-// documentJSON calls fn with the JSON of raw, one `---`-separated document, numbering
-// from after doc, and returns the last number used. A document that starts with `{` is
-// read as JSON, and may be a stream of several objects, as a .json file of concatenated
-// objects is. When its first object is not JSON (a YAML flow mapping such as
-// `{apiVersion: v1, ...}`), it is read as YAML, as kubectl's YAMLOrJSONDecoder falls back
-// to YAML. YAML is converted strictly: a duplicated key is an error.
-func documentJSON(raw []byte, doc int, fn func(doc int, jsonData []byte, err error)) int {
+// lineCounter tells the line where each document the YAML reader returns starts. The
+// reader hands out a document without the `---` line that ended it (and normalizes line
+// ends); lineCounter keeps the bytes the bufio.Reader above it has read and not yet been
+// accounted for, so that once a document is returned the lines consumed for it can be
+// counted: the document's, and the separator that ended it. Lines consumed and not
+// returned otherwise are counted too, should the reader ever skip any.
+type lineCounter struct {
+	r io.Reader
+	// pending are the bytes read from r after the last document accounted for.
+	pending []byte
+	// line is the number of lines before pending.
+	line int
+}
+
+func (c *lineCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.pending = append(c.pending, p[:n]...)
+	return n, err
+}
+
+// documentStart accounts for the document raw the YAML reader has just returned,
+// buffered bytes being read ahead and not yet consumed, and returns the line where raw
+// starts, from 1.
+func (c *lineCounter) documentStart(raw []byte, buffered int) int {
+	consumed := c.pending[:len(c.pending)-buffered]
+	consumedLines := bytes.Count(consumed, []byte("\n"))
+	if len(consumed) > 0 && consumed[len(consumed)-1] != '\n' {
+		consumedLines++ // the last line, without a newline at the end of the input
+	}
+	// The reader ends every line of raw with one newline (CRLF becomes LF).
+	rawLines := bytes.Count(raw, []byte("\n"))
+	ended := 0
+	if lastLine(consumed) != nil && bytes.HasPrefix(lastLine(consumed), []byte("---")) {
+		ended = 1 // the separator that ended the document
+	}
+	skipped := consumedLines - rawLines - ended
+	start := c.line + skipped + 1
+	c.line += bytes.Count(consumed, []byte("\n"))
+	c.pending = append(c.pending[:0], c.pending[len(consumed):]...)
+	return start
+}
+
+// lastLine is the last line of b, without its newline; nil for an empty b.
+func lastLine(b []byte) []byte {
+	b = bytes.TrimSuffix(b, []byte("\n"))
+	if len(b) == 0 {
+		return nil
+	}
+	return b[bytes.LastIndexByte(b, '\n')+1:]
+}
+
+// documentJSON calls fn with the JSON of raw, one `---`-separated document starting at
+// line, numbering from after doc, and returns the last number used. A document that
+// starts with `{` is read as JSON, and may be a stream of several objects, as a .json
+// file of concatenated objects is. When its first object is not JSON (a YAML flow mapping
+// such as `{apiVersion: v1, ...}`), it is read as YAML, as kubectl's YAMLOrJSONDecoder
+// falls back to YAML. YAML is converted strictly: a duplicated key is an error. The line
+// given to fn is that of the object's first character: after blank and comment lines.
+func documentJSON(raw []byte, line, doc int, fn func(doc, line int, jsonData []byte, err error)) int {
 	if utilyaml.IsJSONBuffer(raw) {
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		for first := true; ; first = false {
 			var value json.RawMessage
+			offset := dec.InputOffset()
 			err := dec.Decode(&value)
 			if err == io.EOF {
 				return doc
@@ -213,13 +267,14 @@ func documentJSON(raw []byte, doc int, fn func(doc int, jsonData []byte, err err
 				break
 			}
 			doc++
+			valueLine := line + bytes.Count(raw[:offset], []byte("\n")) + leadingLines(raw[offset:])
 			if err != nil {
 				// The rest of the document cannot be split into objects.
-				fn(doc, nil, fmt.Errorf("invalid JSON: %w", err))
+				fn(doc, valueLine, nil, fmt.Errorf("invalid JSON: %w", err))
 				return doc
 			}
 			if !isEmptyDocument(value) {
-				fn(doc, value, nil)
+				fn(doc, valueLine, value, nil)
 			}
 		}
 	}
@@ -227,11 +282,29 @@ func documentJSON(raw []byte, doc int, fn func(doc int, jsonData []byte, err err
 	jsonData, err := yaml.YAMLToJSONStrict(raw)
 	switch {
 	case err != nil:
-		fn(doc, nil, fmt.Errorf("invalid YAML: %w", err))
+		fn(doc, line, nil, fmt.Errorf("invalid YAML: %w", err))
 	case !isEmptyDocument(jsonData):
-		fn(doc, jsonData, nil)
+		fn(doc, line+leadingLines(raw), jsonData, nil)
 	}
 	return doc
+}
+
+// leadingLines counts the lines at the start of b that hold only spaces, a comment, or a
+// `---` separator (the YAML reader keeps a separator that follows another one, or starts
+// the input, at the start of the next document).
+func leadingLines(b []byte) int {
+	n := 0
+	for len(b) > 0 {
+		end := bytes.IndexByte(b, '\n')
+		if end < 0 {
+			return n
+		}
+		if l := bytes.TrimSpace(b[:end]); len(l) > 0 && l[0] != '#' && !bytes.HasPrefix(b, []byte("---")) {
+			return n
+		}
+		n, b = n+1, b[end+1:]
+	}
+	return n
 }
 
 // streamError is a problem that stops the reading of an input at document doc, 0 for

@@ -23,6 +23,9 @@ type Result struct {
 	Name      string `json:"name"`
 	// Source is the file the object came from, "stdin", or "cluster".
 	Source string `json:"source"`
+	// Line is the line of Source where the object's document starts, 0 when unknown. Not
+	// in the JSON report: SARIF's locations carry it.
+	Line int `json:"-"`
 	// Allowed is what admission would answer after mutation: no enforced violation.
 	Allowed bool `json:"allowed"`
 	// Violations are those left after mutation, in enforce or audit mode.

@@ -25,6 +25,9 @@ type Resource struct {
 	Object runtime.Object
 	// Source is the file the object was read from, "stdin", or "cluster".
 	Source string
+	// Line is the line of Source where the object's document starts, from 1; 0 when
+	// unknown (a cluster). The items of a List share the List's line.
+	Line int
 }
 
 // Sources of resources that are not files.
