@@ -81,6 +81,36 @@ spec:
     image: nginx:1.27
 `
 
+// exemptCronJob's violation of image-registry is waived by an exception of
+// testdata/policy-exceptions.yaml; its pod, owned by the Job, matches by the Job's name.
+const exemptCronJob = `apiVersion: batch/v1
+kind: CronJob
+metadata: {namespace: batch, name: report-nightly}
+spec:
+  schedule: "0 2 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers:
+          - name: renderer
+            image: vendor.example.com/reports/renderer:4.2
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  namespace: batch
+  name: report-nightly-28012345-x7k2p
+  ownerReferences:
+  - {apiVersion: batch/v1, kind: Job, name: report-nightly-28012345, uid: 0c1d2e3f-0000-4000-8000-000000000001}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: renderer
+    image: vendor.example.com/reports/renderer:4.2
+`
+
 func TestRunGolden(t *testing.T) {
 	pods, err := os.ReadFile("testdata/manifests/01-pods.yaml")
 	if err != nil {
@@ -121,6 +151,12 @@ func TestRunGolden(t *testing.T) {
 			dir:      "../..",
 			stdin:    warningsPod,
 			args:     []string{"--config", "examples/policy.yaml", "-f", "-"},
+			wantCode: exitOK,
+		},
+		{
+			name:     "exceptions",
+			stdin:    exemptCronJob,
+			args:     []string{"--config", "testdata/policy-exceptions.yaml", "-f", "-"},
 			wantCode: exitOK,
 		},
 		{

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -53,7 +54,7 @@ func (a *app) runLint(opts *lintOptions) error {
 		fmt.Fprintf(a.Stderr, "error: read policy: %v\n", err)
 		return exitCode(exitError)
 	}
-	warnings, err := policy.Lint(opts.Config, data)
+	warnings, err := policy.Lint(opts.Config, data, time.Now())
 	if err != nil {
 		fmt.Fprintf(a.Stderr, "error: %v\n", err)
 		return exitCode(exitError)

@@ -129,8 +129,9 @@ func (res *Result) junitTestCase(failOnWarn bool) junitTestCase {
 			note("note  ", wn.Message)
 		}
 	}
-	// Exemptions, when results carry them, belong in system-out: "exempt <rule> by
-	// <exception>: <reason>".
+	for _, x := range res.Exempt {
+		note("exempt", x.Message+" (exception "+x.Exception+": "+x.Reason+")")
+	}
 	if out.Len() > 0 {
 		tc.SystemOut = &junitText{out.String()}
 	}

@@ -71,6 +71,16 @@ type sarifResult struct {
 	Message    sarifMessage    `json:"message"`
 	Locations  []sarifLocation `json:"locations"`
 	Properties sarifProperties `json:"properties"`
+	// Suppressions mark a violation an exception of the policy waives.
+	Suppressions []sarifSuppression `json:"suppressions,omitempty"`
+}
+
+// sarifSuppression is a waived finding: kind external (the policy file), with the
+// exception's name and reason as justification.
+type sarifSuppression struct {
+	Kind          string `json:"kind"`
+	Status        string `json:"status"`
+	Justification string `json:"justification"`
 }
 
 // sarifProperties is the result's property bag: the field and image at fault and the
@@ -140,8 +150,11 @@ func (r *Report) WriteSARIF(w io.Writer, toolVersion string) error {
 		for _, wn := range res.Warnings {
 			run.Results = append(run.Results, res.sarifResult(wn.Rule, sarifNote, wn.Message, wn.Path.String(), wn.Image, ""))
 		}
-		// Exemptions, when results carry them, belong here as results with a
-		// suppression (kind external, the exception's reason as justification).
+		for _, x := range res.Exempt {
+			sr := res.sarifResult(x.Rule, levelOf(policy.ModeEnforce), x.Message, x.Path.String(), "", "")
+			sr.Suppressions = []sarifSuppression{{Kind: "external", Status: "accepted", Justification: "exception " + x.Exception + ": " + x.Reason}}
+			run.Results = append(run.Results, sr)
+		}
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -6,6 +6,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -38,10 +39,12 @@ func (w LintWarning) String() string { return w.Field + ": " + w.Message }
 //   - exclude.images[i] matching every image under a rewrite rule's from: those public
 //     images are neither rewritten nor denied, and a private cluster cannot pull them;
 //     or under an allowed registry: the exclusion has no effect.
+//   - exceptions[i].expires: an exception that has expired at now (it no longer applies),
+//     or expires within 14 days.
 //
 // A rewrite `to` outside registries.allowed is an error of the file already, not a
 // warning.
-func Lint(source string, data []byte) ([]LintWarning, error) {
+func Lint(source string, data []byte, now time.Time) ([]LintWarning, error) {
 	f, errs := decodeFile(data)
 	var p *Policy
 	if f != nil {
@@ -62,7 +65,27 @@ func Lint(source string, data []byte) ([]LintWarning, error) {
 	p.lintRules(f, dead, warn)
 	lintOverrides(dead, warn)
 	p.lintExcludeImages(f, warn)
+	p.lintExceptions(now, warn)
 	return warnings, nil
+}
+
+// expiryNotice is how long before an exception expires lint says so.
+const expiryNotice = 14 * 24 * time.Hour
+
+func (p *Policy) lintExceptions(now time.Time, warn warnFunc) {
+	for i := range p.exceptions {
+		ex := &p.exceptions[i]
+		fp := field.NewPath("exceptions").Index(i).Child("expires")
+		date := ex.expires.Format(expiryDateLayout)
+		switch {
+		case ex.expires.IsZero():
+		case ex.expired(now):
+			warn(fp, "exception %s expired on %s and no longer applies: what it waived is denied again; remove it, or renew it with a new date and reason", quote(ex.name), date)
+		case ex.expires.Sub(now) <= expiryNotice:
+			days := int(ex.expires.Sub(now).Hours()/24) + 1
+			warn(fp, "exception %s expires on %s, in %d days: from then what it waives is denied", quote(ex.name), date, days)
+		}
+	}
 }
 
 type warnFunc func(fp *field.Path, format string, args ...any)

@@ -6,8 +6,12 @@ import (
 	"runtime/debug"
 	"time"
 
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/privateguard/privateguard/pkg/ingressclass"
 )
 
 // restConfig is the Kubernetes client configuration: the kubeconfig file if given, else
@@ -45,4 +49,19 @@ func releaseListMemory(ctx context.Context, synced func() bool) {
 		}
 	}
 	debug.FreeOSMemory()
+}
+
+// newIngressClassCache builds the IngressClass lookups of the validating webhook: the
+// typed client for IngressClasses, the dynamic one for the AWS Load Balancer Controller's
+// IngressClassParams (a CRD the cluster may not have).
+func newIngressClassCache(cfg *rest.Config) (*ingressclass.Cache, error) {
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes dynamic client: %w", err)
+	}
+	return ingressclass.NewCache(client, dyn, ingressclass.Options{}), nil
 }

@@ -73,6 +73,7 @@ func Run(ctx context.Context, o Options) error {
 	ready := map[string]healthz.Checker{}
 
 	sas := o.ServiceAccountLookup
+	var classes padmission.IngressClassLookup
 	if sas == nil && o.ServiceAccounts {
 		cfg, err := restConfig(o.Kubeconfig, o.Version)
 		if err != nil {
@@ -88,6 +89,12 @@ func Run(ctx context.Context, o Options) error {
 			releaseListMemory(ctx, cache.HasSynced)
 			return nil
 		})
+		ingressClasses, err := newIngressClassCache(cfg)
+		if err != nil {
+			return err
+		}
+		classes = ingressClasses
+		runnables = append(runnables, ingressClasses.Start)
 		ready["service-accounts"] = func(*http.Request) error {
 			if !cache.HasSynced() {
 				return fmt.Errorf("service-account cache not synced yet")
@@ -103,9 +110,9 @@ func Run(ctx context.Context, o Options) error {
 		TLSOpts: []func(*tls.Config){tlsSettings(o.EnableHTTP2, certs.GetCertificate)},
 	})
 	hooks.Register(MutatePath, admissionEndpoint(metrics.WebhookMutate,
-		&padmission.Mutator{Sources: padmission.Sources{Policies: policies, ServiceAccounts: sas}}, log.WithName(metrics.WebhookMutate)))
+		&padmission.Mutator{Sources: padmission.Sources{Policies: policies, ServiceAccounts: sas, IngressClasses: classes}}, log.WithName(metrics.WebhookMutate)))
 	hooks.Register(ValidatePath, admissionEndpoint(metrics.WebhookValidate,
-		&padmission.Validator{Sources: padmission.Sources{Policies: policies, ServiceAccounts: sas}}, log.WithName(metrics.WebhookValidate)))
+		&padmission.Validator{Sources: padmission.Sources{Policies: policies, ServiceAccounts: sas, IngressClasses: classes}}, log.WithName(metrics.WebhookValidate)))
 	ready["webhook"] = hooks.StartedChecker()
 	runnables = append(runnables, policies.Start, certs.Start, hooks.Start)
 

@@ -58,7 +58,7 @@ func run(m *testing.M) int {
 		Repo: repo, Policy: policy, Release: release, Namespace: releaseNamespace,
 		Namespaces: []string{"e2e-rewrite", "e2e-norewrite", "e2e-irsa", "legacy-billing",
 			"e2e-preexisting", "e2e-excluded", "e2e-reload", "e2e-rotation", "e2e-down",
-			"e2e-badcert", "e2e-upgrade"},
+			"e2e-badcert", "e2e-upgrade", "e2e-irsa-burst", "e2e-exceptions", "e2e-alb"},
 		// A pod whose public image predates the policy: created before the webhooks exist.
 		BeforeWebhooks: func(ctx context.Context, cs kubernetes.Interface) error {
 			_, err := cs.CoreV1().Pods("e2e-preexisting").Create(ctx, barePod("legacy", "ghcr.io/legacy/app:1"), metav1.CreateOptions{})

@@ -353,12 +353,22 @@ func TestChartInstalled(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the chart's ValidatingWebhookConfiguration: %v", err)
 	}
-	for _, wh := range v.Webhooks {
-		if wh.FailurePolicy == nil || *wh.FailurePolicy != admissionregistrationv1.Fail {
-			t.Errorf("validating webhook %s: failurePolicy %v, want Fail", wh.Name, wh.FailurePolicy)
+	if len(v.Webhooks) != 2 {
+		t.Fatalf("validating webhooks %d, want the main entry and kube-system's", len(v.Webhooks))
+	}
+	for i, wh := range v.Webhooks {
+		wantPolicy := admissionregistrationv1.Fail
+		if i == 1 { // kube-system's own entry fails open
+			wantPolicy = admissionregistrationv1.Ignore
+			if sel := wh.NamespaceSelector; sel == nil || len(sel.MatchExpressions) != 1 || sel.MatchExpressions[0].Operator != metav1.LabelSelectorOpIn ||
+				strings.Join(sel.MatchExpressions[0].Values, ",") != "kube-system" {
+				t.Errorf("validating webhook %s: namespaceSelector %v, want kube-system alone", wh.Name, sel)
+			}
+		} else if !excludes(wh.NamespaceSelector, releaseNamespace, "kube-system", "kube-node-lease") {
+			t.Errorf("validating webhook %s: namespaceSelector %v must exclude the release namespace, kube-system (it has its own entry) and kube-node-lease", wh.Name, wh.NamespaceSelector)
 		}
-		if !excludes(wh.NamespaceSelector, releaseNamespace, "kube-system", "kube-node-lease") {
-			t.Errorf("validating webhook %s: namespaceSelector %v must exclude the release namespace, kube-system and kube-node-lease", wh.Name, wh.NamespaceSelector)
+		if wh.FailurePolicy == nil || *wh.FailurePolicy != wantPolicy {
+			t.Errorf("validating webhook %s: failurePolicy %v, want %s", wh.Name, wh.FailurePolicy, wantPolicy)
 		}
 		if string(wh.ClientConfig.CABundle) != string(suite.CABundle) {
 			t.Errorf("validating webhook %s: caBundle is not the CA cert-manager issued", wh.Name)
