@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"go.uber.org/zap/zapcore"
 	"k8s.io/klog/v2"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -21,8 +22,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	opts := server.DefaultOptions()
 	opts.BindFlags(fs)
-	// --zap-log-level, --zap-encoder, --zap-devel, ...: JSON logs at info by default.
-	zapOpts := zap.Options{}
+	// --zap-log-level, --zap-encoder, --zap-devel, ...: JSON logs at info by default, and
+	// no stack traces below panics: an error line on the admission path (a failed lookup)
+	// says what failed in one line, and a stack of the server's own goroutine says nothing.
+	zapOpts := zap.Options{StacktraceLevel: zapcore.DPanicLevel}
 	zapOpts.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

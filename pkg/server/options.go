@@ -44,6 +44,26 @@ type Options struct {
 	// and stream-cancellation attacks (CVE-2023-44487, CVE-2023-39325) for no gain.
 	EnableHTTP2 bool
 
+	// ShutdownDelay is how long the webhook keeps serving after SIGTERM while /readyz
+	// fails, so that the Service's endpoints move away before the port closes
+	// (--shutdown-delay). Default 10s. In-flight requests then get ShutdownTimeout more.
+	ShutdownDelay time.Duration
+	// ShutdownTimeout bounds the wait for in-flight requests once the port is closed;
+	// connections still open then (a stalled client) are cut. Default 15s. No flag.
+	ShutdownTimeout time.Duration
+	// ReadHeaderTimeout is how long a client may take to send a request's headers
+	// (--read-header-timeout). Default 10s.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout is how long a client may take to send a whole request, headers and body
+	// (--read-timeout). Default 30s: the API server never waits longer for an answer.
+	ReadTimeout time.Duration
+	// IdleTimeout closes keep-alive connections idle this long (--idle-timeout).
+	// Default 90s, the API server's own idle timeout for webhook connections.
+	IdleTimeout time.Duration
+	// Limits bound what admission requests may hold in memory at once. Default
+	// DefaultLimits. No flags: they are sized with the chart's memory limit.
+	Limits Limits
+
 	// ConfigPollInterval is how often the policy file is read for changes. Default 2s.
 	ConfigPollInterval time.Duration
 	// CertPollInterval is how often the certificate is re-read, on top of the file
@@ -67,6 +87,11 @@ const (
 	DefaultHealthProbeBindAddress = ":8081"
 	DefaultConfigPollInterval     = 2 * time.Second
 	DefaultCertPollInterval       = 10 * time.Second
+	DefaultShutdownDelay          = 10 * time.Second
+	DefaultShutdownTimeout        = 15 * time.Second
+	DefaultReadHeaderTimeout      = 10 * time.Second
+	DefaultReadTimeout            = 30 * time.Second
+	DefaultIdleTimeout            = 90 * time.Second
 )
 
 // DefaultOptions are the options of `privateguard serve` with no flag given.
@@ -79,6 +104,12 @@ func DefaultOptions() Options {
 		ServiceAccounts:        true,
 		ConfigPollInterval:     DefaultConfigPollInterval,
 		CertPollInterval:       DefaultCertPollInterval,
+		ShutdownDelay:          DefaultShutdownDelay,
+		ShutdownTimeout:        DefaultShutdownTimeout,
+		ReadHeaderTimeout:      DefaultReadHeaderTimeout,
+		ReadTimeout:            DefaultReadTimeout,
+		IdleTimeout:            DefaultIdleTimeout,
+		Limits:                 DefaultLimits(),
 	}
 }
 
@@ -99,6 +130,14 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 		"look up pods' service accounts to find IRSA pods; false makes no Kubernetes connection and judges IRSA from the pod alone")
 	fs.BoolVar(&o.EnableHTTP2, "enable-http2", o.EnableHTTP2,
 		"offer HTTP/2 on the webhook port (off by default: CVE-2023-44487)")
+	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay", o.ShutdownDelay,
+		"after SIGTERM, keep serving this long with /readyz failing before closing the port; then in-flight requests get 15s")
+	fs.DurationVar(&o.ReadHeaderTimeout, "read-header-timeout", o.ReadHeaderTimeout,
+		"time a client may take to send a request's headers")
+	fs.DurationVar(&o.ReadTimeout, "read-timeout", o.ReadTimeout,
+		"time a client may take to send a whole request, headers and body")
+	fs.DurationVar(&o.IdleTimeout, "idle-timeout", o.IdleTimeout,
+		"close keep-alive connections idle this long")
 }
 
 // ErrNoConfig is returned by Run without Options.ConfigFile.
@@ -114,6 +153,14 @@ func (o *Options) validate() error {
 	}
 	if o.CertDir == "" {
 		return errors.New("--cert-dir is required: the directory of tls.crt and tls.key")
+	}
+	for _, d := range []struct {
+		flag  string
+		value time.Duration
+	}{{"--shutdown-delay", o.ShutdownDelay}, {"--read-header-timeout", o.ReadHeaderTimeout}, {"--read-timeout", o.ReadTimeout}, {"--idle-timeout", o.IdleTimeout}} {
+		if d.value < 0 {
+			return fmt.Errorf("%s %s: must not be negative", d.flag, d.value)
+		}
 	}
 	return nil
 }
