@@ -77,6 +77,10 @@ type Options struct {
 	// ServiceAccountLookup, when set, replaces the informer cache that ServiceAccounts
 	// would build: for embedding and tests. Default nil.
 	ServiceAccountLookup serviceaccount.ServiceAccounts
+	// ServiceAccountCache tunes the informer cache that ServiceAccounts builds (budgets,
+	// sync grace, watch restarts): for embedding and tests. The zero value gives the
+	// cache's defaults.
+	ServiceAccountCache serviceaccount.CacheOptions
 }
 
 // Defaults of Options.

@@ -94,7 +94,11 @@ func Run(ctx context.Context, o Options) error {
 		if err != nil {
 			return fmt.Errorf("kubernetes metadata client: %w", err)
 		}
-		cache := serviceaccount.NewCache(client, serviceaccount.CacheOptions{Logger: log.WithName("service-accounts")})
+		cacheOpts := o.ServiceAccountCache
+		if cacheOpts.Logger.GetSink() == nil {
+			cacheOpts.Logger = log.WithName("service-accounts")
+		}
+		cache := serviceaccount.NewCache(client, cacheOpts)
 		sas = cache
 		runnables = append(runnables, cache.Start)
 		ready["service-accounts"] = cache.Ready
