@@ -55,7 +55,6 @@ type logLines struct {
 	errors []string
 }
 
-
 func (l *logLines) sink(prefix, args string) {
 	if strings.Contains(args, `"error"`) {
 		l.mu.Lock()

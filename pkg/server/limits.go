@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -117,7 +119,7 @@ func (l *limiter) wrap(webhookName string, next http.Handler) http.Handler {
 			defer l.large.Release(size)
 		}
 		if r.Body != nil && r.Body != http.NoBody { // the handler tells an empty body by NoBody
-			r.Body = http.MaxBytesReader(w, r.Body, size)
+			r.Body = &closeOnReadError{ReadCloser: http.MaxBytesReader(w, r.Body, size), w: w}
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -136,4 +138,20 @@ func (l *limiter) busy(w http.ResponseWriter, webhookName string) {
 func refused(webhookName, reason string) {
 	metrics.RequestsRefused.WithLabelValues(webhookName, reason).Inc()
 	metrics.AdmissionRequests.WithLabelValues(webhookName, metrics.OtherLabel, metrics.OtherLabel, metrics.ResultError).Inc()
+}
+
+// closeOnReadError makes the answer to a request whose body could not be read (the read
+// timeout, a body over its announced size) close the connection: otherwise net/http
+// keeps it, and reads what the client trickles on as the next request.
+type closeOnReadError struct {
+	io.ReadCloser
+	w http.ResponseWriter
+}
+
+func (b *closeOnReadError) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		b.w.Header().Set("Connection", "close")
+	}
+	return n, err
 }

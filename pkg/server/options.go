@@ -21,8 +21,8 @@ type Options struct {
 	// reloaded on rotation. Default /tmp/k8s-webhook-server/serving-certs,
 	// controller-runtime's default.
 	CertDir string
-	// Host is the address the webhook server listens on. Default "" (every interface).
-	// No flag: in a pod every interface is the pod's own.
+	// Host is the address the webhook server listens on (--host). Default "" (every
+	// interface): in a pod every interface is the pod's own.
 	Host string
 	// Port of the webhook server, HTTPS (--port). Default 9443.
 	Port int
@@ -124,6 +124,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.CertDir, "cert-dir", o.CertDir,
 		"directory holding the serving certificate tls.crt and key tls.key; reloaded on rotation")
 	fs.IntVar(&o.Port, "port", o.Port, "port of the webhook server (HTTPS): POST /mutate and /validate")
+	fs.StringVar(&o.Host, "host", o.Host, "address the webhook server listens on; empty: every interface")
 	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress,
 		"address of the Prometheus metrics endpoint /metrics; 0 disables it")
 	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", o.HealthProbeBindAddress,
