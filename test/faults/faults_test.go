@@ -290,7 +290,9 @@ var loadCases = []loadCase{
 			return !r.Allowed && r.Result != nil && r.Result.Code == 403 && strings.Contains(r.Result.Message, "[image-registry]"), false
 		}},
 	{name: "rewritten pod", path: "/mutate", serviceAccount: "plain", image: "docker.io/library/nginx:1",
-		check: func(r reviewResponse) (bool, bool) { return r.Allowed && bytes.Contains(r.Patch, []byte("docker-hub")), false }},
+		check: func(r reviewResponse) (bool, bool) {
+			return r.Allowed && bytes.Contains(r.Patch, []byte("docker-hub")), false
+		}},
 	{name: "IRSA pod (cached)", path: "/mutate", serviceAccount: "web", image: ecrImage,
 		check: func(r reviewResponse) (bool, bool) {
 			return r.Allowed && bytes.Contains(r.Patch, []byte("AWS_STS_REGIONAL_ENDPOINTS")), false
