@@ -41,7 +41,7 @@ var (
 	// The chart's memory limit and GOMEMLIMIT (values.yaml): RSS must stay under 70% of
 	// the limit.
 	memoryLimit = flag.Int64("memory-limit-mib", 256, "the container memory limit the replicas are sized for, MiB")
-	goMemLimit  = flag.String("gomemlimit", "150MiB", "GOMEMLIMIT of the replicas, as the chart sets it")
+	goMemLimit  = flag.String("gomemlimit", "153MiB", "GOMEMLIMIT of the replicas, as the chart sets it")
 	// Whether a failed lookup must still give an IRSA-looking pod its variable. The
 	// engine's "inject on unknown" is not in yet: until it is, misses during an outage
 	// are counted and printed, not failed.
