@@ -46,10 +46,12 @@ type Options struct {
 
 	// ShutdownDelay is how long the webhook keeps serving after SIGTERM while /readyz
 	// fails, so that the Service's endpoints move away before the port closes
-	// (--shutdown-delay). Default 10s. In-flight requests then get ShutdownTimeout more.
+	// (--shutdown-delay). Default 10s. In-flight requests then get ShutdownTimeout more:
+	// the process is gone within the delay + 15s.
 	ShutdownDelay time.Duration
 	// ShutdownTimeout bounds the wait for in-flight requests once the port is closed;
-	// connections still open then (a stalled client) are cut. Default 15s. No flag.
+	// connections still open then (a stalled client) are cut. Default 14s, leaving a
+	// second of the 15 for the rest of the exit. No flag.
 	ShutdownTimeout time.Duration
 	// ReadHeaderTimeout is how long a client may take to send a request's headers
 	// (--read-header-timeout). Default 10s.
@@ -92,7 +94,7 @@ const (
 	DefaultConfigPollInterval     = 2 * time.Second
 	DefaultCertPollInterval       = 10 * time.Second
 	DefaultShutdownDelay          = 10 * time.Second
-	DefaultShutdownTimeout        = 15 * time.Second
+	DefaultShutdownTimeout        = 14 * time.Second
 	DefaultReadHeaderTimeout      = 10 * time.Second
 	DefaultReadTimeout            = 30 * time.Second
 	DefaultIdleTimeout            = 90 * time.Second
@@ -136,7 +138,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.EnableHTTP2, "enable-http2", o.EnableHTTP2,
 		"offer HTTP/2 on the webhook port (off by default: CVE-2023-44487)")
 	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay", o.ShutdownDelay,
-		"after SIGTERM, keep serving this long with /readyz failing before closing the port; then in-flight requests get 15s")
+		"after SIGTERM, keep serving this long with /readyz failing before closing the port; the process exits at most 15s later")
 	fs.DurationVar(&o.ReadHeaderTimeout, "read-header-timeout", o.ReadHeaderTimeout,
 		"time a client may take to send a request's headers")
 	fs.DurationVar(&o.ReadTimeout, "read-timeout", o.ReadTimeout,
