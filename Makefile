@@ -5,7 +5,7 @@ BIN      := $(CURDIR)/bin
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 PKGS     := ./...
 
-.PHONY: all build lint fmt vet unit test e2e bench demo clean chart helm-lint image push push-target image-test
+.PHONY: all build lint fmt vet unit test e2e bench demo clean chart helm-lint image push push-target image-test faults faults-short
 
 all: build
 
@@ -22,14 +22,14 @@ fmt:
 	if [ -n "$$out" ]; then echo "gofmt wants changes in:"; echo "$$out"; exit 1; fi
 
 vet:
-	$(GO) vet -tags e2e $(PKGS)
+	$(GO) vet -tags e2e,faults $(PKGS)
 
 ## unit: unit tests, including every fuzz target's seed corpus
 unit:
 	$(GO) test -count=1 $(PKGS)
 
 ## test: everything CI runs
-test: lint unit image-test helm-lint e2e
+test: lint unit image-test helm-lint faults-short e2e
 
 ## ---------------------------------------------------------------------------
 ## The container image, without Docker: hack/image (its own module, so that
@@ -69,6 +69,17 @@ push-target:
 image-test:
 	cd hack/image && GOWORK=off $(GO) vet ./...
 	cd hack/image && GOWORK=off $(GO) test -count=1 -timeout 20m ./...
+
+## faults: the fault suite, about 5 minutes: real `privateguard serve` replicas on
+## 127.0.0.1 under steady admission load while the certificate rotates, the policy
+## reloads, a replica gets SIGTERM, large and slow bodies flood in, and a fake API server
+## behind the lookups fails, hangs and recovers. Asserts correctness; prints a table.
+faults: build
+	$(GO) test -tags faults -count=1 -timeout 15m -v -run TestFaults ./test/faults -bin $(BIN)/privateguard
+
+## faults-short: the same suite with shortened phases (about a minute); `test` runs it
+faults-short: build
+	$(GO) test -tags faults -short -count=1 -timeout 5m -run TestFaults ./test/faults -bin $(BIN)/privateguard
 
 # The Helm chart. The helm CLI is built from the helm.sh/helm/v3 version pinned in go.mod
 # (its `tool` line), into the git-ignored bin/, and rebuilt only when that version changes.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"go.uber.org/zap/zapcore"
 	"k8s.io/klog/v2"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -21,8 +22,10 @@ func (a *app) serveCommand() *cobra.Command {
 	fs := flag.NewFlagSet("privateguard serve", flag.ContinueOnError)
 	opts := server.DefaultOptions()
 	opts.BindFlags(fs)
-	// --zap-log-level, --zap-encoder, --zap-devel, ...: JSON logs at info by default.
-	zapOpts := zap.Options{}
+	// --zap-log-level, --zap-encoder, --zap-devel, ...: JSON logs at info by default, and
+	// no stack traces below panics: an error line on the admission path (a failed lookup)
+	// says what failed in one line, and a stack of the server's own goroutine says nothing.
+	zapOpts := zap.Options{StacktraceLevel: zapcore.DPanicLevel}
 	zapOpts.BindFlags(fs)
 
 	cmd := &cobra.Command{

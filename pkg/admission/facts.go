@@ -26,8 +26,8 @@ func serviceAccountFact(ctx context.Context, sas serviceaccount.ServiceAccounts,
 	irsa, err := sas.IsIRSA(ctx, namespace, name)
 	if err != nil {
 		metrics.ServiceAccountLookupErrors.Inc()
-		logf.FromContext(ctx).Info("service account lookup failed; injecting the regional STS endpoint as for an IRSA pod",
-			keyServiceAccount, name, "error", err.Error())
+		logf.FromContext(ctx).Error(err, "service account lookup failed; injecting the regional STS endpoint as for an IRSA pod",
+			keyServiceAccount, name)
 		return policy.IRSAUnknown
 	}
 	return policy.IRSAOf(irsa)
@@ -64,7 +64,7 @@ func ingressClassFact(ctx context.Context, lookup IngressClassLookup, ing *netwo
 	facts, err := policy.IngressClassFactsFor(ing, lookup.For(ctx))
 	if err != nil {
 		metrics.IngressClassLookupErrors.Inc()
-		logf.FromContext(ctx).Info("IngressClass lookup failed; judging the Ingress by its class name", "error", err.Error())
+		logf.FromContext(ctx).Error(err, "IngressClass lookup failed; judging the Ingress by its class name")
 		return nil
 	}
 	return facts

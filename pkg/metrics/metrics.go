@@ -105,6 +105,20 @@ var (
 		Name: "privateguard_service_account_lookup_errors_total",
 		Help: "Service-account lookups that failed; such pods get the regional STS endpoint injected and are not denied for it.",
 	})
+
+	// RequestsRefused counts admission requests refused before their body was read, by
+	// webhook and reason (too_large: the announced body is over the cap; busy: no room
+	// in flight within the queue wait).
+	RequestsRefused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "privateguard_admission_requests_refused_total",
+		Help: "Admission requests refused before their body was read, by webhook and reason (too_large, busy).",
+	}, []string{"webhook", "reason"})
+)
+
+// Reasons of RequestsRefused.
+const (
+	RefusedTooLarge = "too_large"
+	RefusedBusy     = "busy"
 )
 
 // counterVec is a counter of privateguard's with its labels.
@@ -123,7 +137,7 @@ var mutatingRules = []policy.RuleID{
 func init() {
 	crmetrics.Registry.MustRegister(
 		AdmissionRequests, AdmissionDuration, Violations, Mutations, AuditedMutations,
-		ConfigReloads, ServiceAccountLookupErrors, IngressClassLookupErrors, Exempted,
+		ConfigReloads, ServiceAccountLookupErrors, IngressClassLookupErrors, Exempted, RequestsRefused,
 	)
 	// The process and Go runtime metrics (process_resident_memory_bytes, go_memstats_*):
 	// controller-runtime registers them only with its controller package, which the

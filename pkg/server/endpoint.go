@@ -31,7 +31,9 @@ const (
 //   - a body refused before it reaches the handler (empty, too large, not JSON, another
 //     content type) is counted as an error of the webhook, kind and operation "other":
 //     the handler counts everything else.
-func admissionEndpoint(webhookName string, h admission.Handler, log logr.Logger) http.Handler {
+//
+// Error lines of a request (a failed service-account lookup) go through errorLogs.
+func admissionEndpoint(webhookName string, h admission.Handler, log logr.Logger, errorLogs *errorLogLimiter) http.Handler {
 	wh := &admission.Webhook{
 		Handler: admission.HandlerFunc(func(ctx context.Context, req admission.Request) admission.Response {
 			if reached, ok := ctx.Value(reachedHandlerKey{}).(*bool); ok {
@@ -39,7 +41,9 @@ func admissionEndpoint(webhookName string, h admission.Handler, log logr.Logger)
 			}
 			return h.Handle(ctx, req)
 		}),
-		LogConstructor: padmission.RequestLogger,
+		LogConstructor: func(base logr.Logger, req *admission.Request) logr.Logger {
+			return limitErrors(padmission.RequestLogger(base, req), errorLogs)
+		},
 	}
 	hook, _ := admission.StandaloneWebhook(wh, admission.StandaloneOptions{Logger: log}) // no metrics path: cannot fail
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

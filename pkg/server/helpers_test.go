@@ -148,6 +148,7 @@ func testOptions(t *testing.T, policyFile string) (Options, *testCA) {
 	o.ServiceAccounts = false
 	o.ConfigPollInterval = 20 * time.Millisecond
 	o.CertPollInterval = 100 * time.Millisecond
+	o.ShutdownDelay = 0 // tests of draining set their own
 	return o, ca
 }
 

@@ -3,15 +3,25 @@ package server
 import (
 	"context"
 	"fmt"
-	"runtime/debug"
 	"time"
 
+	"golang.org/x/time/rate"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/flowcontrol"
 
 	"github.com/privateguard/privateguard/pkg/ingressclass"
+)
+
+// Client-side rate limit of the Kubernetes client. Lookups are one list and watch, plus
+// a GET per cache miss: a rollout of many pods with new service accounts is a burst of
+// misses (concurrent misses of one service account share a GET). API Priority and
+// Fairness protects the API server; this only keeps a runaway replica polite.
+const (
+	clientQPS   = 100
+	clientBurst = 200
 )
 
 // restConfig is the Kubernetes client configuration: the kubeconfig file if given, else
@@ -28,27 +38,18 @@ func restConfig(kubeconfig, version string) (*rest.Config, error) {
 		return nil, fmt.Errorf("kubernetes client configuration (give --kubeconfig, or --service-accounts=false to run without a cluster): %w", err)
 	}
 	cfg.UserAgent = "privateguard/" + version
-	// Lookups are one list and watch, plus a GET per cache miss.
-	cfg.QPS, cfg.Burst = 20, 40
+	cfg.QPS, cfg.Burst = clientQPS, clientBurst
+	cfg.RateLimiter = newWaitingRateLimiter(clientQPS, clientBurst)
 	return cfg, nil
 }
 
-// releaseListMemory waits for the service-account cache's first sync, then returns the
-// memory of the initial list to the system. That list is the server's one large
-// allocation (tens of MiB in a cluster with 50,000 service accounts) and is garbage once
-// the cache holds its few bytes per account; without this the process would keep it
-// until the runtime's next forced collection and its scavenger get to it, minutes later.
-func releaseListMemory(ctx context.Context, synced func() bool) {
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for !synced() {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
-	debug.FreeOSMemory()
+// waitingRateLimiter is a token bucket whose Wait waits for a token for as long as the
+// caller's context allows. client-go's own refuses at once ("would exceed context
+// deadline") when the queue ahead is longer than the deadline, so in a burst a lookup
+// failed with most of its 2 seconds unspent, though tokens came back every 10ms.
+type waitingRateLimiter struct {
+	limiter *rate.Limiter
+	qps     float32
 }
 
 // newIngressClassCache builds the IngressClass lookups of the validating webhook: the
@@ -65,3 +66,33 @@ func newIngressClassCache(cfg *rest.Config) (*ingressclass.Cache, error) {
 	}
 	return ingressclass.NewCache(client, dyn, ingressclass.Options{}), nil
 }
+
+var _ flowcontrol.RateLimiter = (*waitingRateLimiter)(nil)
+
+func newWaitingRateLimiter(qps float32, burst int) *waitingRateLimiter {
+	return &waitingRateLimiter{limiter: rate.NewLimiter(rate.Limit(qps), burst), qps: qps}
+}
+
+// Wait reserves the next token and waits for it until ctx is done, giving it back if
+// ctx ends first.
+func (w *waitingRateLimiter) Wait(ctx context.Context) error {
+	r := w.limiter.Reserve()
+	delay := r.Delay()
+	if delay == 0 {
+		return nil
+	}
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		r.Cancel()
+		return ctx.Err()
+	}
+}
+
+func (w *waitingRateLimiter) TryAccept() bool { return w.limiter.Allow() }
+func (w *waitingRateLimiter) Accept()         { _ = w.limiter.Wait(context.Background()) }
+func (w *waitingRateLimiter) Stop()           {}
+func (w *waitingRateLimiter) QPS() float32    { return w.qps }

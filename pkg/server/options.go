@@ -21,8 +21,8 @@ type Options struct {
 	// reloaded on rotation. Default /tmp/k8s-webhook-server/serving-certs,
 	// controller-runtime's default.
 	CertDir string
-	// Host is the address the webhook server listens on. Default "" (every interface).
-	// No flag: in a pod every interface is the pod's own.
+	// Host is the address the webhook server listens on (--host). Default "" (every
+	// interface): in a pod every interface is the pod's own.
 	Host string
 	// Port of the webhook server, HTTPS (--port). Default 9443.
 	Port int
@@ -44,6 +44,28 @@ type Options struct {
 	// and stream-cancellation attacks (CVE-2023-44487, CVE-2023-39325) for no gain.
 	EnableHTTP2 bool
 
+	// ShutdownDelay is how long the webhook keeps serving after SIGTERM while /readyz
+	// fails, so that the Service's endpoints move away before the port closes
+	// (--shutdown-delay). Default 10s. In-flight requests then get ShutdownTimeout more:
+	// the process is gone within the delay + 15s.
+	ShutdownDelay time.Duration
+	// ShutdownTimeout bounds the wait for in-flight requests once the port is closed;
+	// connections still open then (a stalled client) are cut. Default 14s, leaving a
+	// second of the 15 for the rest of the exit. No flag.
+	ShutdownTimeout time.Duration
+	// ReadHeaderTimeout is how long a client may take to send a request's headers
+	// (--read-header-timeout). Default 10s.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout is how long a client may take to send a whole request, headers and body
+	// (--read-timeout). Default 30s: the API server never waits longer for an answer.
+	ReadTimeout time.Duration
+	// IdleTimeout closes keep-alive connections idle this long (--idle-timeout).
+	// Default 90s, the API server's own idle timeout for webhook connections.
+	IdleTimeout time.Duration
+	// Limits bound what admission requests may hold in memory at once. Default
+	// DefaultLimits. No flags: they are sized with the chart's memory limit.
+	Limits Limits
+
 	// ConfigPollInterval is how often the policy file is read for changes. Default 2s.
 	ConfigPollInterval time.Duration
 	// CertPollInterval is how often the certificate is re-read, on top of the file
@@ -57,6 +79,10 @@ type Options struct {
 	// ServiceAccountLookup, when set, replaces the informer cache that ServiceAccounts
 	// would build: for embedding and tests. Default nil.
 	ServiceAccountLookup serviceaccount.ServiceAccounts
+	// ServiceAccountCache tunes the informer cache that ServiceAccounts builds (budgets,
+	// sync grace, watch restarts): for embedding and tests. The zero value gives the
+	// cache's defaults.
+	ServiceAccountCache serviceaccount.CacheOptions
 }
 
 // Defaults of Options.
@@ -67,6 +93,11 @@ const (
 	DefaultHealthProbeBindAddress = ":8081"
 	DefaultConfigPollInterval     = 2 * time.Second
 	DefaultCertPollInterval       = 10 * time.Second
+	DefaultShutdownDelay          = 10 * time.Second
+	DefaultShutdownTimeout        = 14 * time.Second
+	DefaultReadHeaderTimeout      = 10 * time.Second
+	DefaultReadTimeout            = 30 * time.Second
+	DefaultIdleTimeout            = 90 * time.Second
 )
 
 // DefaultOptions are the options of `privateguard serve` with no flag given.
@@ -79,6 +110,12 @@ func DefaultOptions() Options {
 		ServiceAccounts:        true,
 		ConfigPollInterval:     DefaultConfigPollInterval,
 		CertPollInterval:       DefaultCertPollInterval,
+		ShutdownDelay:          DefaultShutdownDelay,
+		ShutdownTimeout:        DefaultShutdownTimeout,
+		ReadHeaderTimeout:      DefaultReadHeaderTimeout,
+		ReadTimeout:            DefaultReadTimeout,
+		IdleTimeout:            DefaultIdleTimeout,
+		Limits:                 DefaultLimits(),
 	}
 }
 
@@ -89,6 +126,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.CertDir, "cert-dir", o.CertDir,
 		"directory holding the serving certificate tls.crt and key tls.key; reloaded on rotation")
 	fs.IntVar(&o.Port, "port", o.Port, "port of the webhook server (HTTPS): POST /mutate and /validate")
+	fs.StringVar(&o.Host, "host", o.Host, "address the webhook server listens on; empty: every interface")
 	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress,
 		"address of the Prometheus metrics endpoint /metrics; 0 disables it")
 	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", o.HealthProbeBindAddress,
@@ -99,6 +137,14 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 		"look up pods' service accounts to find IRSA pods; false makes no Kubernetes connection and judges IRSA from the pod alone")
 	fs.BoolVar(&o.EnableHTTP2, "enable-http2", o.EnableHTTP2,
 		"offer HTTP/2 on the webhook port (off by default: CVE-2023-44487)")
+	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay", o.ShutdownDelay,
+		"after SIGTERM, keep serving this long with /readyz failing before closing the port; the process exits at most 15s later")
+	fs.DurationVar(&o.ReadHeaderTimeout, "read-header-timeout", o.ReadHeaderTimeout,
+		"time a client may take to send a request's headers")
+	fs.DurationVar(&o.ReadTimeout, "read-timeout", o.ReadTimeout,
+		"time a client may take to send a whole request, headers and body")
+	fs.DurationVar(&o.IdleTimeout, "idle-timeout", o.IdleTimeout,
+		"close keep-alive connections idle this long")
 }
 
 // ErrNoConfig is returned by Run without Options.ConfigFile.
@@ -114,6 +160,14 @@ func (o *Options) validate() error {
 	}
 	if o.CertDir == "" {
 		return errors.New("--cert-dir is required: the directory of tls.crt and tls.key")
+	}
+	for _, d := range []struct {
+		flag  string
+		value time.Duration
+	}{{"--shutdown-delay", o.ShutdownDelay}, {"--read-header-timeout", o.ReadHeaderTimeout}, {"--read-timeout", o.ReadTimeout}, {"--idle-timeout", o.IdleTimeout}} {
+		if d.value < 0 {
+			return fmt.Errorf("%s %s: must not be negative", d.flag, d.value)
+		}
 	}
 	return nil
 }

@@ -7,16 +7,26 @@
 // --service-accounts=false must start with none and make no connection. Run starts each
 // piece as a goroutine of one errgroup instead; the first to fail stops the others.
 //
-// Shutdown (the context is cancelled, on SIGTERM) stops taking connections and lets
-// in-flight admission requests finish (up to a minute, controller-runtime's bound).
+// The webhook port is served by its own http.Server (see webhookServer) with read and
+// idle timeouts and, in front of the handlers, limits on what requests may hold in
+// memory (see Limits).
+//
+// Shutdown (the context is cancelled, on SIGTERM) drains: /readyz fails at once while the
+// webhook keeps serving for Options.ShutdownDelay, so that the Service stops sending
+// requests here before the port closes; then the port closes, in-flight requests get
+// Options.ShutdownTimeout to finish, and what is still open is cut.
 package server
 
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -25,7 +35,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	padmission "github.com/privateguard/privateguard/pkg/admission"
 	"github.com/privateguard/privateguard/pkg/metrics"
@@ -51,6 +60,9 @@ const (
 func Run(ctx context.Context, o Options) error {
 	if err := o.validate(); err != nil {
 		return err
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	log := o.Logger
 	if log.GetSink() == nil {
@@ -83,37 +95,44 @@ func Run(ctx context.Context, o Options) error {
 		if err != nil {
 			return fmt.Errorf("kubernetes metadata client: %w", err)
 		}
-		cache := serviceaccount.NewCache(client, serviceaccount.CacheOptions{})
+		cacheOpts := o.ServiceAccountCache
+		if cacheOpts.Logger.GetSink() == nil {
+			cacheOpts.Logger = log.WithName("service-accounts")
+		}
+		cache := serviceaccount.NewCache(client, cacheOpts)
 		sas = cache
-		runnables = append(runnables, cache.Start, func(ctx context.Context) error {
-			releaseListMemory(ctx, cache.HasSynced)
-			return nil
-		})
+		runnables = append(runnables, cache.Start)
+		ready["service-accounts"] = cache.Ready
 		ingressClasses, err := newIngressClassCache(cfg)
 		if err != nil {
 			return err
 		}
 		classes = ingressClasses
 		runnables = append(runnables, ingressClasses.Start)
-		ready["service-accounts"] = func(*http.Request) error {
-			if !cache.HasSynced() {
-				return fmt.Errorf("service-account cache not synced yet")
-			}
-			return nil
-		}
 	}
+	sources := padmission.Sources{Policies: policies, ServiceAccounts: sas, IngressClasses: classes}
 
-	hooks := webhook.NewServer(webhook.Options{
-		Host:    o.Host,
-		Port:    o.Port,
-		CertDir: o.CertDir,
-		TLSOpts: []func(*tls.Config){tlsSettings(o.EnableHTTP2, certs.GetCertificate)},
-	})
-	hooks.Register(MutatePath, admissionEndpoint(metrics.WebhookMutate,
-		&padmission.Mutator{Sources: padmission.Sources{Policies: policies, ServiceAccounts: sas, IngressClasses: classes}}, log.WithName(metrics.WebhookMutate)))
-	hooks.Register(ValidatePath, admissionEndpoint(metrics.WebhookValidate,
-		&padmission.Validator{Sources: padmission.Sources{Policies: policies, ServiceAccounts: sas, IngressClasses: classes}}, log.WithName(metrics.WebhookValidate)))
-	ready["webhook"] = hooks.StartedChecker()
+	errorLogs := newErrorLogLimiter(errorLogInterval)
+	limits := newLimiter(o.Limits)
+	mux := http.NewServeMux()
+	mux.Handle(MutatePath, limits.wrap(metrics.WebhookMutate, admissionEndpoint(metrics.WebhookMutate,
+		&padmission.Mutator{Sources: sources}, log.WithName(metrics.WebhookMutate), errorLogs)))
+	mux.Handle(ValidatePath, limits.wrap(metrics.WebhookValidate, admissionEndpoint(metrics.WebhookValidate,
+		&padmission.Validator{Sources: sources}, log.WithName(metrics.WebhookValidate), errorLogs)))
+	tlsConfig := &tls.Config{}
+	tlsSettings(o.EnableHTTP2, certs.GetCertificate)(tlsConfig)
+	hooks, err := newWebhookServer(net.JoinHostPort(o.Host, strconv.Itoa(o.Port)), mux, tlsConfig, o)
+	if err != nil {
+		return err
+	}
+	ready["webhook"] = hooks.ready
+	var draining atomic.Bool
+	ready["shutdown"] = func(*http.Request) error {
+		if draining.Load() {
+			return errors.New("shutting down")
+		}
+		return nil
+	}
 	runnables = append(runnables, policies.Start, certs.Start, hooks.Start)
 
 	if o.MetricsBindAddress != "0" {
@@ -133,12 +152,38 @@ func Run(ctx context.Context, o Options) error {
 
 	log.Info("starting", "version", o.Version, "port", o.Port, "config", o.ConfigFile,
 		"serviceAccounts", sas != nil, "region", policies.Current().Region())
-	g, gctx := errgroup.WithContext(ctx)
+	// Everything runs on until the drain below ends it, not when ctx ends: the webhook
+	// keeps answering (with the policy watch and the lookups behind it) during the delay.
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	g, gctx := errgroup.WithContext(runCtx)
 	for _, run := range runnables {
 		g.Go(func() error { return run(gctx) })
 	}
+	g.Go(func() error {
+		select {
+		case <-gctx.Done():
+			return nil
+		case <-ctx.Done():
+		}
+		draining.Store(true)
+		hooks.drain()
+		log.Info("shutting down: not ready, serving for the shutdown delay", "delay", o.ShutdownDelay.String())
+		delay := time.NewTimer(o.ShutdownDelay)
+		defer delay.Stop()
+		select {
+		case <-gctx.Done():
+		case <-delay.C:
+		}
+		log.Info("closing the webhook port; in-flight requests finish", "timeout", o.ShutdownTimeout.String())
+		stop()
+		return nil
+	})
 	start := time.Now()
 	err = g.Wait()
 	log.Info("stopped", "after", time.Since(start).Round(time.Second).String())
 	return err
 }
+
+// errorLogInterval is how often one cause of request errors is logged.
+const errorLogInterval = 10 * time.Second

@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/privateguard/privateguard/pkg/policy"
 )
@@ -17,6 +19,10 @@ import (
 // fakeAPIServer serves service accounts as metadata, the way the server's cache asks for
 // them: a watch with initial events (or a list), and GETs of single ones.
 type fakeAPIServer struct {
+	// outage, when set, is how every request fails: "hang" holds it until the outage
+	// ends or the client gives up, "500" answers an internal error.
+	outage atomic.Value // string
+
 	mu         sync.Mutex
 	accounts   map[string]map[string]string // namespace/name → annotations
 	gets       []string
@@ -32,6 +38,24 @@ func (f *fakeAPIServer) meta(key string, annotations map[string]string) map[stri
 }
 
 func (f *fakeAPIServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch outage, _ := f.outage.Load().(string); outage {
+	case "hang":
+		for { // until the outage ends (the request is then served) or the client gives up
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			if o, _ := f.outage.Load().(string); o != "hang" {
+				break
+			}
+		}
+	case "500":
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = fmt.Fprintf(w, `{"apiVersion":"v1","kind":"Status","status":"Failure","reason":"InternalError","code":500,"message":%q}`, strings.Repeat("etcd is unhappy. ", 150))
+		return
+	}
 	f.mu.Lock()
 	f.userAgents[r.UserAgent()] = true
 	f.mu.Unlock()

@@ -2,16 +2,22 @@ package serviceaccount
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/go-logr/logr"
+	"golang.org/x/sync/singleflight"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/cache"
@@ -24,25 +30,57 @@ var serviceAccountsResource = schema.GroupVersionResource{Version: "v1", Resourc
 
 // CacheOptions configure a Cache. The zero value gives the defaults.
 type CacheOptions struct {
-	// GetTimeout bounds the direct GET made on a cache miss. Default 2s: well inside the
-	// API server's default webhook timeout of 10s, so a slow API server makes the lookup
-	// fail (and the pod be judged from its env) instead of the whole admission time out.
+	// GetTimeout bounds a lookup that misses the cache: the direct GET, and any wait for
+	// the client's rate limiter before it. Default 2s: well inside the API server's
+	// default webhook timeout of 10s, so a slow API server makes the lookup fail (and the
+	// pod be judged from its env) instead of the whole admission time out.
 	GetTimeout time.Duration
+	// NotFoundTTL is how long a service account found missing is remembered as missing
+	// (unless the watch brings it in first). Default 5s: enough to absorb a controller
+	// retrying pods of a service account not yet created, short enough that creating it
+	// takes effect at once in practice.
+	NotFoundTTL time.Duration
+	// SyncGrace is how long Ready waits for the first sync before reporting ready
+	// anyway: an unsynced cache still answers, through direct GETs. Default 30s.
+	SyncGrace time.Duration
+	// ListTimeout bounds one list of every service account. Default 30s.
+	ListTimeout time.Duration
+	// WatchIdleTimeout restarts a watch that delivered nothing (not even a bookmark,
+	// which the API server sends about every minute) for this long. Before the first sync
+	// it is a tenth of this. Default 3m.
+	WatchIdleTimeout time.Duration
+	// Logger logs the cache's life. Default: discard.
+	Logger logr.Logger
 }
 
-// DefaultGetTimeout is CacheOptions.GetTimeout's default.
-const DefaultGetTimeout = 2 * time.Second
+// Defaults of CacheOptions.
+const (
+	DefaultGetTimeout       = 2 * time.Second
+	DefaultNotFoundTTL      = 5 * time.Second
+	DefaultSyncGrace        = 30 * time.Second
+	DefaultListTimeout      = 30 * time.Second
+	DefaultWatchIdleTimeout = 3 * time.Minute
+)
+
+// reflectorBackoff retries a failed list or watch quickly: client-go's default grows to
+// 30s with up to 100% jitter, which kept a replica unsynced for a minute after the API
+// server had recovered.
+var reflectorBackoff = wait.Backoff{Duration: 500 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: 4, Cap: 5 * time.Second}
 
 // Cache is the ServiceAccounts of a running cluster. A reflector lists and watches the
 // service accounts' metadata only (no secrets) and keeps, per service account, one entry:
 // its namespace/name and whether it carries the IRSA annotation. Nothing else of the
 // object is kept, so a cluster with 50,000 service accounts costs a few MiB. On a miss it
 // asks the API server directly, because a service account created just before its pod
-// may not have reached the cache yet.
+// may not have reached the cache yet; concurrent misses of one service account share one
+// GET, and one found missing is remembered as such for NotFoundTTL.
 type Cache struct {
-	client     metadata.Interface
-	getTimeout time.Duration
-	index      irsaIndex
+	client  metadata.Interface
+	opts    CacheOptions
+	index   irsaIndex
+	gets    singleflight.Group
+	started atomic.Int64 // unix nanoseconds of Start
+	now     func() time.Time
 }
 
 var _ ServiceAccounts = (*Cache)(nil)
@@ -52,23 +90,58 @@ func NewCache(client metadata.Interface, opts CacheOptions) *Cache {
 	if opts.GetTimeout <= 0 {
 		opts.GetTimeout = DefaultGetTimeout
 	}
-	return &Cache{client: client, getTimeout: opts.GetTimeout, index: irsaIndex{entries: map[string]bool{}}}
+	if opts.NotFoundTTL <= 0 {
+		opts.NotFoundTTL = DefaultNotFoundTTL
+	}
+	if opts.SyncGrace <= 0 {
+		opts.SyncGrace = DefaultSyncGrace
+	}
+	if opts.ListTimeout <= 0 {
+		opts.ListTimeout = DefaultListTimeout
+	}
+	if opts.WatchIdleTimeout <= 0 {
+		opts.WatchIdleTimeout = DefaultWatchIdleTimeout
+	}
+	if opts.Logger.GetSink() == nil {
+		opts.Logger = logr.Discard()
+	}
+	return &Cache{client: client, opts: opts, now: time.Now,
+		index: irsaIndex{entries: map[string]bool{}, missing: map[string]time.Time{}}}
 }
 
 // Start lists and watches service accounts until ctx is done. It returns nil then.
 func (c *Cache) Start(ctx context.Context) error {
+	c.started.Store(c.now().UnixNano())
 	resource := c.client.Resource(serviceAccountsResource)
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			ctx, cancel := context.WithTimeout(ctx, c.opts.ListTimeout)
+			defer cancel()
 			return resource.List(ctx, opts)
 		},
 		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-			return resource.Watch(ctx, opts)
+			idle := c.opts.WatchIdleTimeout
+			if !c.HasSynced() {
+				idle /= 10
+			}
+			onIdle := func() {
+				c.opts.Logger.Info("restarting a service-account watch that delivered nothing", "for", idle.String())
+			}
+			return watchWithIdleTimeout(ctx, idle, onIdle, func(ctx context.Context) (watch.Interface, error) {
+				return resource.Watch(ctx, opts)
+			})
 		},
 	}
+	go func() {
+		releaseListMemory(ctx, c.HasSynced)
+		if c.HasSynced() {
+			c.opts.Logger.Info("service-account cache synced", "after", c.now().Sub(time.Unix(0, c.started.Load())).Round(time.Millisecond).String())
+		}
+	}()
 	// The client says whether it supports streaming lists (fake clients do not).
+	backoff := reflectorBackoff
 	r := cache.NewReflectorWithOptions(cache.ToListWatcherWithWatchListSemantics(lw, c.client),
-		&metav1.PartialObjectMetadata{}, &c.index, cache.ReflectorOptions{Name: "serviceaccounts"})
+		&metav1.PartialObjectMetadata{}, &c.index, cache.ReflectorOptions{Name: "serviceaccounts", Backoff: &backoff})
 	r.RunWithContext(ctx)
 	return nil
 }
@@ -76,21 +149,56 @@ func (c *Cache) Start(ctx context.Context) error {
 // HasSynced reports whether the cache has listed every service account once.
 func (c *Cache) HasSynced() bool { return c.index.synced.Load() }
 
+// Ready is a readiness check: ready once synced, or SyncGrace after Start whatever the
+// API server does, because lookups then go to the API server directly. A replica
+// started during an API server brownout must not stay out of service for its length.
+func (c *Cache) Ready(*http.Request) error {
+	if c.HasSynced() {
+		return nil
+	}
+	started := c.started.Load()
+	if started == 0 {
+		return errors.New("service-account cache not started yet")
+	}
+	if waited := c.now().Sub(time.Unix(0, started)); waited < c.opts.SyncGrace {
+		return fmt.Errorf("service-account cache not synced yet (ready without it in %s)", (c.opts.SyncGrace - waited).Round(time.Second))
+	}
+	return nil
+}
+
 // IsIRSA answers from the cache, or on a miss from the API server.
 func (c *Cache) IsIRSA(ctx context.Context, namespace, name string) (bool, error) {
-	if irsa, found := c.index.get(namespace + "/" + name); found {
+	key := namespace + "/" + name
+	if irsa, found := c.index.get(key); found {
 		return irsa, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.getTimeout)
-	defer cancel()
-	m, err := c.client.Resource(serviceAccountsResource).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
+	if c.index.knownMissing(key, c.now()) {
 		return false, nil
 	}
-	if err != nil {
-		return false, fmt.Errorf("get service account %s/%s: %w", namespace, name, err)
+	// The GET runs on its own budget, not the first caller's context: a caller that
+	// gives up must not fail the others waiting on the same GET.
+	result := c.gets.DoChan(key, func() (any, error) {
+		getCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.GetTimeout)
+		defer cancel()
+		m, err := c.client.Resource(serviceAccountsResource).Namespace(namespace).Get(getCtx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			c.index.markMissing(key, c.now().Add(c.opts.NotFoundTTL))
+			return false, nil
+		}
+		if err != nil {
+			return false, newLookupError(namespace, name, err)
+		}
+		return hasRole(m), nil
+	})
+	select {
+	case r := <-result:
+		if r.Err != nil {
+			return false, r.Err
+		}
+		return r.Val.(bool), nil
+	case <-ctx.Done():
+		return false, newLookupError(namespace, name, ctx.Err())
 	}
-	return hasRole(m), nil
 }
 
 func hasRole(m metav1.Object) bool {
@@ -102,6 +210,7 @@ func hasRole(m metav1.Object) bool {
 type irsaIndex struct {
 	mu      sync.RWMutex
 	entries map[string]bool
+	missing map[string]time.Time // namespace/name → found missing, remembered until
 	synced  atomic.Bool
 }
 
@@ -135,6 +244,27 @@ func (x *irsaIndex) get(key string) (irsa, found bool) {
 	return irsa, found
 }
 
+// knownMissing reports whether key was found missing and that is still fresh.
+func (x *irsaIndex) knownMissing(key string, now time.Time) bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	until, ok := x.missing[key]
+	return ok && now.Before(until)
+}
+
+// markMissing remembers key as missing until the given time.
+func (x *irsaIndex) markMissing(key string, until time.Time) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.missing == nil || len(x.missing) >= maxMissing {
+		x.missing = map[string]time.Time{} // expired or not, a flood of names is forgotten
+	}
+	x.missing[key] = until
+}
+
+// maxMissing bounds the names remembered as missing.
+const maxMissing = 10000
+
 // entry is the key and value the index keeps for a service account.
 func entry(obj any) (string, bool, error) {
 	if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
@@ -156,6 +286,7 @@ func (x *irsaIndex) Add(obj any) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.entries[key] = irsa
+	delete(x.missing, key)
 	return nil
 }
 

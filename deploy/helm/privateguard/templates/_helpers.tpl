@@ -158,3 +158,20 @@ matchConditions:
       !has(object.metadata.annotations) ||
       !('kubernetes.io/config.mirror' in object.metadata.annotations)
 {{- end }}
+
+{{/*
+GOMEMLIMIT: 60% of the container's memory limit, so the Go runtime collects well before
+the limit and the server's request limits keep it under 70% (see values.yaml).
+*/}}
+{{- define "privateguard.goMemLimit" -}}
+{{- $limit := toString (dig "limits" "memory" "" .Values.resources) -}}
+{{- $mib := 0 -}}
+{{- if regexMatch "^[0-9]+Gi$" $limit -}}
+{{- $mib = mul (trimSuffix "Gi" $limit | atoi) 1024 -}}
+{{- else if regexMatch "^[0-9]+Mi$" $limit -}}
+{{- $mib = trimSuffix "Mi" $limit | atoi -}}
+{{- else -}}
+{{- fail (printf "resources.limits.memory %q: give a whole number of Mi or Gi (GOMEMLIMIT is set to 60%% of it)" $limit) -}}
+{{- end -}}
+{{- printf "%dMiB" (div (mul $mib 60) 100) -}}
+{{- end -}}

@@ -1,0 +1,407 @@
+//go:build faults
+
+package faults
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// ---- certificates, written the way the kubelet writes a Secret volume ----
+
+type authority struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+	pool *x509.CertPool
+}
+
+func newAuthority(t *testing.T) *authority {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "faults CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &authority{cert: cert, key: key, pool: pool}
+}
+
+// leaf is a serving certificate for 127.0.0.1 with the given serial, as PEM.
+func (a *authority) leaf(t *testing.T, serial int64) (certPEM, keyPEM []byte) {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "privateguard.privateguard.svc"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.cert, &key.PublicKey, a.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, _ := x509.MarshalECPrivateKey(key)
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
+}
+
+// atomicWriter lays files out as the kubelet does for Secret and ConfigMap volumes:
+// dir/..<timestamp>/<file>, dir/..data → ..<timestamp>, dir/<file> → ..data/<file>; an
+// update writes a new timestamped directory and swaps ..data with one rename.
+type atomicWriter struct {
+	dir string
+	gen int
+}
+
+func (w *atomicWriter) swap(t *testing.T, files map[string][]byte) {
+	t.Helper()
+	w.gen++
+	ts := fmt.Sprintf("..%d_%d", time.Now().UnixNano(), w.gen)
+	if err := os.MkdirAll(filepath.Join(w.dir, ts), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(w.dir, ts, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tmp := filepath.Join(w.dir, "..data_tmp")
+	_ = os.Remove(tmp)
+	if err := os.Symlink(ts, tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(w.dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	for name := range files {
+		link := filepath.Join(w.dir, name)
+		if _, err := os.Lstat(link); os.IsNotExist(err) {
+			if err := os.Symlink(filepath.Join("..data", name), link); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// replace writes files in place, each by rename: a plain file update.
+func replace(t *testing.T, dir string, files map[string][]byte) {
+	t.Helper()
+	for name, data := range files {
+		tmp := filepath.Join(dir, "."+name+".tmp")
+		if err := os.WriteFile(tmp, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// servedSerial is the serial of the certificate the server at addr presents.
+func servedSerial(addr string, pool *x509.CertPool) (int64, error) {
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", addr, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	return conn.ConnectionState().PeerCertificates[0].SerialNumber.Int64(), nil
+}
+
+// ---- the fake API server behind the service-account lookups ----
+
+// fakeAPI serves service accounts as metadata (list, watch, get) and can fail: "500"
+// answers internal errors, "hang" holds every request until the outage ends.
+type fakeAPI struct {
+	outage atomic.Value // string
+	mu     sync.Mutex
+	irsa   map[string]bool // namespace/name → has the role annotation
+	gets   atomic.Int64
+}
+
+func (f *fakeAPI) setOutage(o string) { f.outage.Store(o) }
+
+func (f *fakeAPI) add(key string, irsa bool) {
+	f.mu.Lock()
+	f.irsa[key] = irsa
+	f.mu.Unlock()
+}
+
+func (f *fakeAPI) meta(key string, irsa bool) map[string]any {
+	ns, name, _ := strings.Cut(key, "/")
+	m := map[string]any{"namespace": ns, "name": name, "resourceVersion": "1"}
+	if irsa {
+		m["annotations"] = map[string]string{"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/" + name}
+	}
+	return map[string]any{"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata", "metadata": m}
+}
+
+func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	for {
+		o, _ := f.outage.Load().(string)
+		if o == "500" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = fmt.Fprint(w, `{"apiVersion":"v1","kind":"Status","status":"Failure","reason":"InternalError","code":500,"message":"etcdserver: request timed out"}`)
+			return
+		}
+		if o != "hang" {
+			break
+		}
+		select {
+		case <-r.Context().Done():
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	switch {
+	case r.URL.Path == "/api/v1/serviceaccounts" && r.URL.Query().Get("watch") == "true":
+		enc := json.NewEncoder(w)
+		if r.URL.Query().Get("sendInitialEvents") == "true" {
+			f.mu.Lock()
+			for key, irsa := range f.irsa {
+				_ = enc.Encode(map[string]any{"type": "ADDED", "object": f.meta(key, irsa)})
+			}
+			f.mu.Unlock()
+			_ = enc.Encode(map[string]any{"type": "BOOKMARK", "object": map[string]any{
+				"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata",
+				"metadata": map[string]any{"resourceVersion": "1", "annotations": map[string]string{"k8s.io/initial-events-end": "true"}},
+			}})
+		}
+		w.(http.Flusher).Flush()
+		// Stream until the client leaves, or an outage begins (the connection drops).
+		for {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			if o, _ := f.outage.Load().(string); o != "" {
+				return
+			}
+		}
+	case r.URL.Path == "/api/v1/serviceaccounts":
+		var items []any
+		f.mu.Lock()
+		for key, irsa := range f.irsa {
+			items = append(items, f.meta(key, irsa))
+		}
+		f.mu.Unlock()
+		_ = json.NewEncoder(w).Encode(map[string]any{"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadataList",
+			"metadata": map[string]any{"resourceVersion": "1"}, "items": items})
+	case len(parts) == 6 && parts[2] == "namespaces" && parts[4] == "serviceaccounts":
+		f.gets.Add(1)
+		key := parts[3] + "/" + parts[5]
+		f.mu.Lock()
+		irsa, ok := f.irsa[key]
+		f.mu.Unlock()
+		if !ok {
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = fmt.Fprint(w, `{"apiVersion":"v1","kind":"Status","status":"Failure","reason":"NotFound","code":404}`)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(f.meta(key, irsa))
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// ---- replicas: the real binary ----
+
+// replica is one `privateguard serve` process on 127.0.0.1.
+type replica struct {
+	name    string
+	args    []string
+	env     []string
+	webhook string // 127.0.0.1:port
+	health  string
+	metrics string
+	logPath string
+
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	exitErr error
+	started time.Time
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func newReplica(t *testing.T, name string, extraArgs []string, env []string, dir string) *replica {
+	t.Helper()
+	r := &replica{
+		name:    name,
+		webhook: "127.0.0.1:" + strconv.Itoa(freePort(t)),
+		health:  "127.0.0.1:" + strconv.Itoa(freePort(t)),
+		metrics: "127.0.0.1:" + strconv.Itoa(freePort(t)),
+		logPath: filepath.Join(dir, name+".log"),
+		env:     env,
+	}
+	_, port, _ := net.SplitHostPort(r.webhook)
+	r.args = append([]string{"serve", "--port=" + port, "--health-probe-bind-address=" + r.health,
+		"--metrics-bind-address=" + r.metrics}, extraArgs...)
+	return r
+}
+
+// start runs the process; it is killed at the test's end if still running.
+func (r *replica) start(t *testing.T) {
+	t.Helper()
+	logFile, err := os.OpenFile(r.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.cmd = exec.Command(*binary, r.args...)
+	r.cmd.Env = append(os.Environ(), r.env...)
+	r.cmd.Stdout, r.cmd.Stderr = logFile, logFile
+	if err := r.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", *binary, err)
+	}
+	r.started = time.Now()
+	r.exited = make(chan struct{})
+	cmd, exited := r.cmd, r.exited
+	go func() {
+		r.exitErr = cmd.Wait()
+		logFile.Close()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-exited:
+		default:
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+}
+
+// ready reports whether /readyz answers 200.
+func (r *replica) ready() bool {
+	c := http.Client{Timeout: time.Second}
+	resp, err := c.Get("http://" + r.health + "/readyz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// waitReady waits until /readyz passes and returns how long after start it did.
+func (r *replica) waitReady(t *testing.T, within time.Duration) time.Duration {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !r.ready() {
+		select {
+		case <-r.exited:
+			t.Fatalf("%s exited before it was ready (%v); log:\n%s", r.name, r.exitErr, tail(r.logPath))
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not ready after %s; log:\n%s", r.name, within, tail(r.logPath))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return time.Since(r.started)
+}
+
+// terminate sends SIGTERM and returns how long the process took to exit.
+func (r *replica) terminate(t *testing.T, within time.Duration) time.Duration {
+	t.Helper()
+	sent := time.Now()
+	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-r.exited:
+		if r.exitErr != nil {
+			t.Errorf("%s exited with %v after SIGTERM, want 0", r.name, r.exitErr)
+		}
+		return time.Since(sent)
+	case <-time.After(within):
+		t.Fatalf("%s still running %s after SIGTERM", r.name, within)
+	}
+	return 0
+}
+
+// rss is the resident set of the process in bytes (0 once it exited).
+func (r *replica) rss() int64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", r.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if v, ok := strings.CutPrefix(s.Text(), "VmRSS:"); ok {
+			kib, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kib << 10
+		}
+	}
+	return 0
+}
+
+// metric is the sum of the samples of a counter whose line starts with prefix.
+func (r *replica) metric(prefix string) float64 {
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get("http://" + r.metrics + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	var sum float64
+	s := bufio.NewScanner(resp.Body)
+	s.Buffer(make([]byte, 1<<20), 1<<20)
+	for s.Scan() {
+		if line := s.Text(); strings.HasPrefix(line, prefix) {
+			if i := strings.LastIndexByte(line, ' '); i > 0 {
+				v, _ := strconv.ParseFloat(line[i+1:], 64)
+				sum += v
+			}
+		}
+	}
+	return sum
+}
+
+func tail(path string) string {
+	b, _ := os.ReadFile(path)
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return string(bytes.TrimSpace(b))
+}
