@@ -14,23 +14,23 @@ import (
 )
 
 // serviceAccountFact looks up whether the service account a pod of spec runs as, in
-// namespace, is IRSA. sas nil (--service-accounts=false) answers IRSANo: IRSA is then
+// namespace, is IRSA, and whether it opts out of the regional STS endpoint. sas nil (--service-accounts=false) answers IRSANo: IRSA is then
 // judged from the pod alone. A failed lookup answers IRSAUnknown: the mutating webhook
 // then injects the regional endpoint anyway and the validating webhook does not deny for
 // it (see the package doc).
-func serviceAccountFact(ctx context.Context, sas serviceaccount.ServiceAccounts, namespace string, spec *corev1.PodSpec) policy.IRSAFact {
+func serviceAccountFact(ctx context.Context, sas serviceaccount.ServiceAccounts, namespace string, spec *corev1.PodSpec) (policy.IRSAFact, bool) {
 	if sas == nil {
-		return policy.IRSANo
+		return policy.IRSANo, false
 	}
 	name := policy.ServiceAccountName(spec)
-	irsa, err := sas.IsIRSA(ctx, namespace, name)
+	f, err := sas.Lookup(ctx, namespace, name)
 	if err != nil {
 		metrics.ServiceAccountLookupErrors.Inc()
 		logf.FromContext(ctx).Error(err, "service account lookup failed; injecting the regional STS endpoint as for an IRSA pod",
 			keyServiceAccount, name)
-		return policy.IRSAUnknown
+		return policy.IRSAUnknown, false
 	}
-	return policy.IRSAOf(irsa)
+	return policy.IRSAOf(f.IRSA), f.RegionalOptOut
 }
 
 // gatherFacts is what the engine needs to know about the request's object beyond the
@@ -43,11 +43,11 @@ func gatherFacts(ctx context.Context, r *review, s *Sources) policy.Facts {
 	case policy.RolePod:
 		pod, old := r.obj.(*corev1.Pod), asPod(r.old)
 		if r.policy.NeedsServiceAccount(pod, old, r.namespace) {
-			facts.ServiceAccountIRSA = serviceAccountFact(ctx, sas, r.namespace, &pod.Spec)
+			facts.ServiceAccountIRSA, facts.ServiceAccountRegionalOptOut = serviceAccountFact(ctx, sas, r.namespace, &pod.Spec)
 		}
 	case policy.RoleWorkload:
 		if tmpl := r.kind.Template(r.obj); tmpl != nil && r.policy.TemplateNeedsServiceAccount(r.namespace) {
-			facts.ServiceAccountIRSA = serviceAccountFact(ctx, sas, r.namespace, &tmpl.Spec)
+			facts.ServiceAccountIRSA, facts.ServiceAccountRegionalOptOut = serviceAccountFact(ctx, sas, r.namespace, &tmpl.Spec)
 		}
 	case policy.RoleIngress:
 		if s.IngressClasses != nil && r.policy.Mode(policy.RuleALBCertificateDiscovery, r.namespace) != policy.ModeOff {

@@ -29,11 +29,13 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden answers in testdata/want")
 
-// fakeServiceAccounts answers from a map of namespace/name → IRSA, fails for the names in
-// errs, and records the lookups made.
+// fakeServiceAccounts answers from a map of namespace/name → IRSA, opts out of the
+// regional endpoint for the names in optOut, fails for the names in errs, and records the
+// lookups made.
 type fakeServiceAccounts struct {
-	irsa map[string]bool
-	errs map[string]error
+	irsa   map[string]bool
+	optOut map[string]bool
+	errs   map[string]error
 
 	mu      sync.Mutex
 	lookups []string
@@ -41,15 +43,15 @@ type fakeServiceAccounts struct {
 
 var _ serviceaccount.ServiceAccounts = (*fakeServiceAccounts)(nil)
 
-func (f *fakeServiceAccounts) IsIRSA(_ context.Context, namespace, name string) (bool, error) {
+func (f *fakeServiceAccounts) Lookup(_ context.Context, namespace, name string) (serviceaccount.Facts, error) {
 	key := namespace + "/" + name
 	f.mu.Lock()
 	f.lookups = append(f.lookups, key)
 	f.mu.Unlock()
 	if err := f.errs[key]; err != nil {
-		return false, err
+		return serviceaccount.Facts{}, err
 	}
-	return f.irsa[key], nil
+	return serviceaccount.Facts{IRSA: f.irsa[key], RegionalOptOut: f.optOut[key]}, nil
 }
 
 func (f *fakeServiceAccounts) calls() []string {
@@ -61,8 +63,9 @@ func (f *fakeServiceAccounts) calls() []string {
 // testServiceAccounts are the service accounts the fixtures run as.
 func testServiceAccounts() *fakeServiceAccounts {
 	return &fakeServiceAccounts{
-		irsa: map[string]bool{"team-a/app": true, "legacy-app/app": true},
-		errs: map[string]error{"team-a/flaky": errors.New("look up service account team-a/flaky: api server answered 503 ServiceUnavailable")},
+		irsa:   map[string]bool{"team-a/app": true, "legacy-app/app": true, "team-a/legacy-global": true},
+		optOut: map[string]bool{"team-a/legacy-global": true},
+		errs:   map[string]error{"team-a/flaky": errors.New("look up service account team-a/flaky: api server answered 503 ServiceUnavailable")},
 	}
 }
 
@@ -249,8 +252,8 @@ func assertPatchIsTheEngineDecision(t *testing.T, p *policy.Policy, sas *fakeSer
 	ns := pod.Namespace
 	facts := policy.Facts{Namespace: ns}
 	if old == nil {
-		irsa, err := sas.IsIRSA(context.Background(), ns, policy.ServiceAccountName(&pod.Spec))
-		facts.ServiceAccountIRSA = policy.IRSAOf(irsa)
+		f, err := sas.Lookup(context.Background(), ns, policy.ServiceAccountName(&pod.Spec))
+		facts.ServiceAccountIRSA, facts.ServiceAccountRegionalOptOut = policy.IRSAOf(f.IRSA), f.RegionalOptOut
 		if err != nil {
 			facts.ServiceAccountIRSA = policy.IRSAUnknown
 		}

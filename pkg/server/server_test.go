@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/privateguard/privateguard/pkg/metrics"
+	"github.com/privateguard/privateguard/pkg/serviceaccount"
 )
 
 const (
@@ -270,13 +271,13 @@ type blockingServiceAccounts struct {
 	once    sync.Once
 }
 
-func (b *blockingServiceAccounts) IsIRSA(ctx context.Context, _, _ string) (bool, error) {
+func (b *blockingServiceAccounts) Lookup(ctx context.Context, _, _ string) (serviceaccount.Facts, error) {
 	b.once.Do(func() { close(b.entered) })
 	select {
 	case <-b.release:
-		return true, nil
+		return serviceaccount.Facts{IRSA: true}, nil
 	case <-ctx.Done():
-		return false, ctx.Err()
+		return serviceaccount.Facts{}, ctx.Err()
 	}
 }
 

@@ -106,7 +106,7 @@ func NewCache(client metadata.Interface, opts CacheOptions) *Cache {
 		opts.Logger = logr.Discard()
 	}
 	return &Cache{client: client, opts: opts, now: time.Now,
-		index: irsaIndex{entries: map[string]bool{}, missing: map[string]time.Time{}}}
+		index: irsaIndex{entries: map[string]Facts{}, missing: map[string]time.Time{}}}
 }
 
 // Start lists and watches service accounts until ctx is done. It returns nil then.
@@ -166,14 +166,20 @@ func (c *Cache) Ready(*http.Request) error {
 	return nil
 }
 
-// IsIRSA answers from the cache, or on a miss from the API server.
+// IsIRSA reports whether the service account is IRSA, as Lookup finds it.
 func (c *Cache) IsIRSA(ctx context.Context, namespace, name string) (bool, error) {
+	f, err := c.Lookup(ctx, namespace, name)
+	return f.IRSA, err
+}
+
+// Lookup answers from the cache, or on a miss from the API server.
+func (c *Cache) Lookup(ctx context.Context, namespace, name string) (Facts, error) {
 	key := namespace + "/" + name
-	if irsa, found := c.index.get(key); found {
-		return irsa, nil
+	if f, found := c.index.get(key); found {
+		return f, nil
 	}
 	if c.index.knownMissing(key, c.now()) {
-		return false, nil
+		return Facts{}, nil
 	}
 	// The GET runs on its own budget, not the first caller's context: a caller that
 	// gives up must not fail the others waiting on the same GET.
@@ -183,33 +189,28 @@ func (c *Cache) IsIRSA(ctx context.Context, namespace, name string) (bool, error
 		m, err := c.client.Resource(serviceAccountsResource).Namespace(namespace).Get(getCtx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			c.index.markMissing(key, c.now().Add(c.opts.NotFoundTTL))
-			return false, nil
+			return Facts{}, nil
 		}
 		if err != nil {
-			return false, newLookupError(namespace, name, err)
+			return Facts{}, newLookupError(namespace, name, err)
 		}
-		return hasRole(m), nil
+		return factsOf(m.GetAnnotations()), nil
 	})
 	select {
 	case r := <-result:
 		if r.Err != nil {
-			return false, r.Err
+			return Facts{}, r.Err
 		}
-		return r.Val.(bool), nil
+		return r.Val.(Facts), nil
 	case <-ctx.Done():
-		return false, newLookupError(namespace, name, ctx.Err())
+		return Facts{}, newLookupError(namespace, name, ctx.Err())
 	}
 }
 
-func hasRole(m metav1.Object) bool {
-	_, ok := m.GetAnnotations()[policy.IRSARoleAnnotation]
-	return ok
-}
-
-// irsaIndex is the reflector's store: namespace/name → has the IRSA annotation.
+// irsaIndex is the reflector's store: namespace/name → what its annotations say.
 type irsaIndex struct {
 	mu      sync.RWMutex
-	entries map[string]bool
+	entries map[string]Facts
 	missing map[string]time.Time // namespace/name → found missing, remembered until
 	synced  atomic.Bool
 }
@@ -221,7 +222,8 @@ var _ cache.TransformingStore = (*irsaIndex)(nil)
 // the initial list of a large cluster briefly holds every managedFields entry.
 func (x *irsaIndex) Transformer() cache.TransformFunc { return trim }
 
-// trim keeps a service account's name, namespace, resource version and role annotation.
+// trim keeps a service account's name, namespace, resource version and the two
+// annotations the rule reads.
 func trim(obj any) (any, error) {
 	m, ok := obj.(*metav1.PartialObjectMetadata)
 	if !ok {
@@ -231,17 +233,22 @@ func trim(obj any) (any, error) {
 		TypeMeta:   m.TypeMeta,
 		ObjectMeta: metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, ResourceVersion: m.ResourceVersion},
 	}
-	if role, ok := m.Annotations[policy.IRSARoleAnnotation]; ok {
-		trimmed.Annotations = map[string]string{policy.IRSARoleAnnotation: role}
+	for _, key := range []string{policy.IRSARoleAnnotation, policy.STSRegionalEndpointsAnnotation} {
+		if v, ok := m.Annotations[key]; ok {
+			if trimmed.Annotations == nil {
+				trimmed.Annotations = map[string]string{}
+			}
+			trimmed.Annotations[key] = v
+		}
 	}
 	return trimmed, nil
 }
 
-func (x *irsaIndex) get(key string) (irsa, found bool) {
+func (x *irsaIndex) get(key string) (f Facts, found bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	irsa, found = x.entries[key]
-	return irsa, found
+	f, found = x.entries[key]
+	return f, found
 }
 
 // knownMissing reports whether key was found missing and that is still fresh.
@@ -266,26 +273,26 @@ func (x *irsaIndex) markMissing(key string, until time.Time) {
 const maxMissing = 10000
 
 // entry is the key and value the index keeps for a service account.
-func entry(obj any) (string, bool, error) {
+func entry(obj any) (string, Facts, error) {
 	if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		return tombstone.Key, false, nil
+		return tombstone.Key, Facts{}, nil
 	}
 	m, err := meta.Accessor(obj)
 	if err != nil {
-		return "", false, fmt.Errorf("service-account cache: %w", err)
+		return "", Facts{}, fmt.Errorf("service-account cache: %w", err)
 	}
-	return m.GetNamespace() + "/" + m.GetName(), hasRole(m), nil
+	return m.GetNamespace() + "/" + m.GetName(), factsOf(m.GetAnnotations()), nil
 }
 
 // Add records a service account.
 func (x *irsaIndex) Add(obj any) error {
-	key, irsa, err := entry(obj)
+	key, f, err := entry(obj)
 	if err != nil {
 		return err
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.entries[key] = irsa
+	x.entries[key] = f
 	delete(x.missing, key)
 	return nil
 }
@@ -307,13 +314,13 @@ func (x *irsaIndex) Delete(obj any) error {
 
 // Replace swaps in the result of a full list.
 func (x *irsaIndex) Replace(list []any, _ string) error {
-	entries := make(map[string]bool, len(list))
+	entries := make(map[string]Facts, len(list))
 	for _, obj := range list {
-		key, irsa, err := entry(obj)
+		key, f, err := entry(obj)
 		if err != nil {
 			return err
 		}
-		entries[key] = irsa
+		entries[key] = f
 	}
 	x.mu.Lock()
 	x.entries = entries

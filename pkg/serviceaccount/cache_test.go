@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	metadatafake "k8s.io/client-go/metadata/fake"
@@ -147,7 +146,7 @@ func TestTrimKeepsOnlyWhatTheIndexReads(t *testing.T) {
 
 func TestIndexFollowsWatchEvents(t *testing.T) {
 	role := map[string]string{policy.IRSARoleAnnotation: "arn:aws:iam::111122223333:role/app"}
-	x := irsaIndex{entries: map[string]bool{}}
+	x := irsaIndex{entries: map[string]Facts{}}
 	steps := []struct {
 		name    string
 		apply   func() error
@@ -171,8 +170,8 @@ func TestIndexFollowsWatchEvents(t *testing.T) {
 			if err := s.apply(); err != nil {
 				t.Fatal(err)
 			}
-			if irsa, present := x.get(s.key); irsa != s.irsa || present != s.present {
-				t.Errorf("%s: irsa %v present %v, want %v %v", s.key, irsa, present, s.irsa, s.present)
+			if f, present := x.get(s.key); f.IRSA != s.irsa || present != s.present {
+				t.Errorf("%s: irsa %v present %v, want %v %v", s.key, f.IRSA, present, s.irsa, s.present)
 			}
 		})
 	}
@@ -181,20 +180,26 @@ func TestIndexFollowsWatchEvents(t *testing.T) {
 	}
 }
 
-func TestNameOf(t *testing.T) {
-	tests := []struct {
-		name string
-		spec corev1.PodSpec
-		want string
-	}{
-		{name: "a pod naming no service account runs as default", want: "default"},
-		{name: "spec.serviceAccountName is used when set", spec: corev1.PodSpec{ServiceAccountName: "app"}, want: "app"},
+func TestIndexKeepsTheRegionalOptOut(t *testing.T) {
+	x := irsaIndex{entries: map[string]Facts{}}
+	sa := serviceAccount("a", "global", map[string]string{
+		policy.IRSARoleAnnotation: "arn:aws:iam::111122223333:role/global", policy.STSRegionalEndpointsAnnotation: "false", "team": "x",
+	})
+	trimmed, err := trim(sa)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := NameOf(&tt.spec); got != tt.want {
-				t.Errorf("NameOf = %q, want %q", got, tt.want)
-			}
-		})
+	if err := x.Add(trimmed); err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := x.get("a/global"); !f.IRSA || !f.RegionalOptOut {
+		t.Errorf("facts %+v, want IRSA and the regional opt-out kept through the trim", f)
+	}
+	empty := serviceAccount("a", "empty", map[string]string{policy.IRSARoleAnnotation: ""})
+	if err := x.Add(empty); err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := x.get("a/empty"); f.IRSA {
+		t.Error("an empty role ARN counts as IRSA; the Pod Identity Webhook ignores it")
 	}
 }

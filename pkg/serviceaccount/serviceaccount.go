@@ -6,25 +6,28 @@ package serviceaccount
 import (
 	"context"
 
-	corev1 "k8s.io/api/core/v1"
+	"github.com/privateguard/privateguard/pkg/policy"
 )
 
 // ServiceAccounts tells whether a service account is set up for IAM roles for service
 // accounts (IRSA).
 type ServiceAccounts interface {
-	// IsIRSA reports whether the service account namespace/name carries the
-	// eks.amazonaws.com/role-arn annotation. A service account that does not exist is not
-	// IRSA: (false, nil). An error means the answer is unknown.
-	IsIRSA(ctx context.Context, namespace, name string) (bool, error)
+	// Lookup returns what the annotations of the service account namespace/name say, as
+	// policy.ServiceAccountFacts reads them. A service account that does not exist is not
+	// IRSA: (Facts{}, nil). An error means the answer is unknown.
+	Lookup(ctx context.Context, namespace, name string) (Facts, error)
 }
 
-// DefaultName is the service account a pod runs as when it names none.
-const DefaultName = "default"
+// Facts are what a service account's annotations say.
+type Facts struct {
+	// IRSA: a non-empty eks.amazonaws.com/role-arn.
+	IRSA bool
+	// RegionalOptOut: eks.amazonaws.com/sts-regional-endpoints: "false".
+	RegionalOptOut bool
+}
 
-// NameOf is the service account a pod spec runs as: spec.serviceAccountName, else default.
-func NameOf(spec *corev1.PodSpec) string {
-	if spec.ServiceAccountName != "" {
-		return spec.ServiceAccountName
-	}
-	return DefaultName
+// factsOf reads a service account's annotations.
+func factsOf(annotations map[string]string) Facts {
+	irsa, optOut := policy.ServiceAccountFacts(annotations)
+	return Facts{IRSA: irsa, RegionalOptOut: optOut}
 }
