@@ -11,8 +11,11 @@ type Pull struct {
 	// Host is the registry host pulled from.
 	Host string
 	// ECR: Host is an ECR private registry reached through PrivateLink (not a dual-stack
-	// host).
-	ECR bool
+	// host); Region is its region.
+	ECR    bool
+	Region string
+	// Marketplace: the image is under registries.marketplace, always denied.
+	Marketplace bool
 }
 
 // PullOf returns where the image raw is pulled from after image-rewrite (a rewrite rule,
@@ -29,6 +32,9 @@ func (p *Policy) PullOf(raw string) Pull {
 			pull.Image, pull.Host = img.String(), img.host
 		}
 	}
-	pull.ECR = isPrivateLinkECR(pull.Host)
+	if h, ok := parseECRHost(pull.Host); ok && !h.DualStack {
+		pull.ECR, pull.Region = true, h.Region
+	}
+	pull.Marketplace = ic.marketplace
 	return pull
 }

@@ -127,9 +127,11 @@ func TestPullOf(t *testing.T) {
 	}
 	for raw, want := range map[string]Pull{
 		"nginx:1.27": {Image: "111122223333.dkr.ecr.us-west-2.amazonaws.com/docker-hub/library/nginx:1.27", Repository: "library/nginx",
-			Host: "111122223333.dkr.ecr.us-west-2.amazonaws.com", ECR: true},
+			Host: "111122223333.dkr.ecr.us-west-2.amazonaws.com", ECR: true, Region: "us-west-2"},
 		"602401143452.dkr.ecr.eu-west-1.amazonaws.com/amazon-k8s-cni:v1.19.0": {Image: "602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.19.0",
-			Repository: "amazon-k8s-cni", Host: "602401143452.dkr.ecr.us-west-2.amazonaws.com", ECR: true},
+			Repository: "amazon-k8s-cni", Host: "602401143452.dkr.ecr.us-west-2.amazonaws.com", ECR: true, Region: "us-west-2"},
+		"709825985650.dkr.ecr.us-east-1.amazonaws.com/acme/agent:1": {Image: "709825985650.dkr.ecr.us-east-1.amazonaws.com/acme/agent:1",
+			Repository: "acme/agent", Host: "709825985650.dkr.ecr.us-east-1.amazonaws.com", ECR: true, Region: "us-east-1", Marketplace: true},
 		"ghcr.io/org/app:1": {Image: "ghcr.io/org/app:1", Repository: "org/app", Host: "ghcr.io"},
 		"Bad Image":         {},
 	} {
