@@ -205,7 +205,7 @@ func (c *collector) resource(r audit.Resource) {
 		}
 		if addon := addonOf(pull.Repository); addon != nil {
 			for _, service := range addon.Endpoints {
-				need(service, fmt.Sprintf("runs the %s (%s), which %s", addon.Name, ctr.image, addon.Why))
+				need(service, fmt.Sprintf("runs %s (%s), which %s", addon.Name, ctr.image, addon.Why))
 			}
 		}
 		if hasEnv(ctr.env, envPodIdentity) {
