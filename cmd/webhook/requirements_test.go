@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -109,5 +111,19 @@ func TestRequirementsErrors(t *testing.T) {
 				t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 and stderr containing %q", got.code, got.stdout, got.stderr, tc.want)
 			}
 		})
+	}
+}
+
+// TestRequirementsREADME keeps the example of README's "What the AWS side needs" what
+// the command prints.
+func TestRequirementsREADME(t *testing.T) {
+	t.Chdir(filepath.Join(packageDir, "..", ".."))
+	got := requirementsRun(t, app{}, "", "--config", "examples/policy.yaml", "-f", "examples/workloads/")
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.code != exitOK || !strings.Contains(string(readme), "```\n"+got.stdout+"```\n") {
+		t.Errorf("README.md does not show the output of requirements over examples/ (exit %d):\n%s", got.code, got.stdout)
 	}
 }
