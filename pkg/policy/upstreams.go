@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -148,9 +149,20 @@ func PullThroughCacheRules(source string, data []byte) (*Policy, []CacheRule, er
 		if !boolOr(r.PullThroughCache, true) {
 			continue
 		}
-		rule, ferr := cacheRuleOf(field.NewPath("rewrite", "rules").Index(i), r)
+		fp := field.NewPath("rewrite", "rules").Index(i)
+		rule, ferr := cacheRuleOf(fp, r)
 		if ferr != nil {
 			errs = append(errs, ferr)
+			continue
+		}
+		// Two rewrite rules may share one cache rule (docker.io and docker.io/bitnami,
+		// both under the docker-hub prefix); one prefix cannot cache two upstreams.
+		if j := slices.IndexFunc(rules, func(c CacheRule) bool {
+			return c.Registry == rule.Registry && c.RepositoryPrefix == rule.RepositoryPrefix
+		}); j >= 0 {
+			if c := rules[j]; c.UpstreamURL != rule.UpstreamURL || c.UpstreamRepositoryPrefix != rule.UpstreamRepositoryPrefix {
+				errs = append(errs, field.Invalid(fp.Child("to"), r.To, fmt.Sprintf("the ECR repository prefix %s already caches %s (%s): give each upstream its own prefix", c.RepositoryPrefix, c.From, c.Field)))
+			}
 			continue
 		}
 		rules = append(rules, rule)
@@ -176,22 +188,35 @@ func cacheRuleOf(fp *field.Path, r RewriteRule) (CacheRule, *field.Error) {
 		return CacheRule{}, field.Invalid(fp.Child("to"), r.To,
 			"a pull-through cache is an ECR private registry (<account>.dkr.ecr.<region>.amazonaws.com/<prefix>)"+fix)
 	}
-	if len(to.path) < 2 || len(to.path) > 30 || !ecrRepositoryPrefix.MatchString(to.path) {
+	rule := CacheRule{
+		Field:            fp.String(),
+		From:             from.String(),
+		To:               to.String(),
+		Upstream:         u,
+		Registry:         to.host,
+		Account:          ecr.Account,
+		Region:           ecr.Region,
+		RepositoryPrefix: to.path,
+		UpstreamURL:      u.URL,
+		Credential:       u.Credential,
+	}
+	// ECR maps <prefix>/<path> to <upstream>/<path>. Only an ECR upstream takes an
+	// upstream repository prefix; for the others, a `from` with a path is cached by the
+	// rule of the whole registry, so `to` must end in that same path.
+	switch {
+	case from.path == "":
+	case u.ECR:
+		rule.UpstreamRepositoryPrefix = from.path
+	case strings.HasSuffix(to.path, "/"+from.path) && len(to.path) > len(from.path)+1:
+		rule.RepositoryPrefix = strings.TrimSuffix(to.path, "/"+from.path)
+	default:
+		return CacheRule{}, field.Invalid(fp.Child("to"), r.To, fmt.Sprintf(
+			"ECR caches %s as a whole registry (<prefix>/<path> from %s/<path>), so the path %s of from must end to as well, such as %s/%s/%s",
+			u.Name, from.host, from.path, to.host, to.path, from.path))
+	}
+	if p := rule.RepositoryPrefix; len(p) < 2 || len(p) > 30 || !ecrRepositoryPrefix.MatchString(p) {
 		return CacheRule{}, field.Invalid(fp.Child("to"), r.To,
 			"ECR needs a repository prefix of 2 to 30 characters after the registry host (such as /docker-hub)")
-	}
-	rule := CacheRule{
-		Field:                    fp.String(),
-		From:                     from.String(),
-		To:                       to.String(),
-		Upstream:                 u,
-		Registry:                 to.host,
-		Account:                  ecr.Account,
-		Region:                   ecr.Region,
-		RepositoryPrefix:         to.path,
-		UpstreamURL:              u.URL,
-		UpstreamRepositoryPrefix: from.path,
-		Credential:               u.Credential,
 	}
 	if rule.UpstreamURL == "" {
 		rule.UpstreamURL = from.host

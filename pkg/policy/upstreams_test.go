@@ -77,10 +77,11 @@ const ptcPolicyHead = "apiVersion: privateguard.io/v1alpha1\nkind: Policy\nregio
 func TestPullThroughCacheRules(t *testing.T) {
 	data := ptcPolicyHead + `rewrite:
   rules:
-    - {from: docker.io/bitnami, to: 111122223333.dkr.ecr.us-west-2.amazonaws.com/bitnami}
+    - {from: docker.io/bitnami, to: 111122223333.dkr.ecr.us-west-2.amazonaws.com/docker-hub/bitnami}
+    - {from: docker.io, to: 111122223333.dkr.ecr.us-west-2.amazonaws.com/docker-hub}
     - {from: gcr.io, to: registry.example.com/gcr, pullThroughCache: false}
     - {from: 111122223333.dkr.ecr.us-east-1.amazonaws.com, to: 111122223333.dkr.ecr.us-west-2.amazonaws.com/east}
-    - {from: 444455556666.dkr.ecr.us-west-2.amazonaws.com, to: 111122223333.dkr.ecr.us-west-2.amazonaws.com/partner}
+    - {from: 444455556666.dkr.ecr.us-west-2.amazonaws.com/team-a, to: 111122223333.dkr.ecr.us-west-2.amazonaws.com/partner}
 `
 	_, rules, err := PullThroughCacheRules("policy.yaml", []byte(data))
 	if err != nil {
@@ -89,14 +90,16 @@ func TestPullThroughCacheRules(t *testing.T) {
 	if len(rules) != 3 {
 		t.Fatalf("%d rules, want 3 (pullThroughCache: false is no cache rule): %+v", len(rules), rules)
 	}
-	if r := rules[0]; r.UpstreamRepositoryPrefix != "bitnami" || r.UpstreamURL != "registry-1.docker.io" || r.Account != "111122223333" || r.Region != "us-west-2" {
+	// docker.io/bitnami is cached by the rule of Docker Hub, prefix docker-hub, which
+	// docker.io shares.
+	if r := rules[0]; r.RepositoryPrefix != "docker-hub" || r.UpstreamRepositoryPrefix != "" || r.UpstreamURL != "registry-1.docker.io" || r.Account != "111122223333" || r.Region != "us-west-2" {
 		t.Errorf("docker.io/bitnami: %+v", r)
 	}
-	if r := rules[1]; r.Field != "rewrite.rules[2]" || r.Credential != CredentialNone {
+	if r := rules[1]; r.Field != "rewrite.rules[3]" || r.Credential != CredentialNone || r.UpstreamRepositoryPrefix != "" {
 		t.Errorf("ECR of the same account: %+v, want no credential", r)
 	}
-	if r := rules[2]; r.Credential != CredentialIAMRole {
-		t.Errorf("ECR of another account: %+v, want an IAM role", r)
+	if r := rules[2]; r.Credential != CredentialIAMRole || r.UpstreamRepositoryPrefix != "team-a" || r.RepositoryPrefix != "partner" {
+		t.Errorf("ECR of another account: %+v, want an IAM role and the upstream prefix team-a", r)
 	}
 }
 
@@ -108,6 +111,12 @@ func TestPullThroughCacheRulesErrors(t *testing.T) {
 			`rewrite.rules[0].to: Invalid value: "registry.example.com/quay": a pull-through cache is an ECR private registry`},
 		{"no repository prefix", "{from: quay.io, to: 111122223333.dkr.ecr.us-west-2.amazonaws.com}",
 			`rewrite.rules[0].to: Invalid value: "111122223333.dkr.ecr.us-west-2.amazonaws.com": ECR needs a repository prefix`},
+		{"a path of from a non-ECR upstream cannot keep", "{from: ghcr.io/acme, to: 111122223333.dkr.ecr.us-west-2.amazonaws.com/ghcr-acme}",
+			`rewrite.rules[0].to: Invalid value: "111122223333.dkr.ecr.us-west-2.amazonaws.com/ghcr-acme": ECR caches GitHub Container Registry as a whole registry`},
+		{"one prefix for two upstreams", "{from: quay.io, to: 111122223333.dkr.ecr.us-west-2.amazonaws.com/mirror}, {from: ghcr.io, to: 111122223333.dkr.ecr.us-west-2.amazonaws.com/mirror}",
+			`rewrite.rules[1].to: Invalid value: "111122223333.dkr.ecr.us-west-2.amazonaws.com/mirror": the ECR repository prefix mirror already caches quay.io (rewrite.rules[0])`},
+		{"an ECR registry as its own upstream", "{from: 111122223333.dkr.ecr.us-west-2.amazonaws.com/x, to: 111122223333.dkr.ecr.us-west-2.amazonaws.com/mirror}",
+			`rewrite.rules[0].from: Invalid value`},
 		{"a prefix too long", "{from: quay.io, to: 111122223333.dkr.ecr.us-west-2.amazonaws.com/a-very-long-prefix/for-quay-images}",
 			`rewrite.rules[0].to: Invalid value`},
 	} {

@@ -25,7 +25,7 @@ variable "docker_hub_credential_arn" {
   description = "The ARN of the Secrets Manager secret with the Docker Hub credential: its name must begin with ecr-pullthroughcache/, in the account and region of the rule."
 }
 
-variable "ghcr_acme_credential_arn" {
+variable "ghcr_credential_arn" {
   type        = string
   description = "The ARN of the Secrets Manager secret with the GitHub Container Registry credential: its name must begin with ecr-pullthroughcache/, in the account and region of the rule."
 }
@@ -59,12 +59,11 @@ resource "aws_ecr_pull_through_cache_rule" "k8s" {
   upstream_registry_url = "registry.k8s.io"
 }
 
-resource "aws_ecr_pull_through_cache_rule" "ghcr_acme" {
+resource "aws_ecr_pull_through_cache_rule" "ghcr" {
   # GitHub Container Registry (ghcr.io/acme) for rewrite.rules[3], in 111122223333.dkr.ecr.us-west-2.amazonaws.com.
-  ecr_repository_prefix      = "ghcr-acme"
-  upstream_registry_url      = "ghcr.io"
-  upstream_repository_prefix = "acme"
-  credential_arn             = var.ghcr_acme_credential_arn
+  ecr_repository_prefix = "ghcr"
+  upstream_registry_url = "ghcr.io"
+  credential_arn        = var.ghcr_credential_arn
 }
 
 resource "aws_ecr_pull_through_cache_rule" "acme_acr" {
@@ -75,10 +74,11 @@ resource "aws_ecr_pull_through_cache_rule" "acme_acr" {
 }
 
 resource "aws_ecr_pull_through_cache_rule" "platform" {
-  # Amazon ECR private registry (444455556666.dkr.ecr.us-west-2.amazonaws.com) for rewrite.rules[5], in 111122223333.dkr.ecr.us-west-2.amazonaws.com.
-  ecr_repository_prefix = "platform"
-  upstream_registry_url = "444455556666.dkr.ecr.us-west-2.amazonaws.com"
-  custom_role_arn       = var.platform_role_arn
+  # Amazon ECR private registry (444455556666.dkr.ecr.us-west-2.amazonaws.com/platform-team) for rewrite.rules[5], in 111122223333.dkr.ecr.us-west-2.amazonaws.com.
+  ecr_repository_prefix      = "platform"
+  upstream_registry_url      = "444455556666.dkr.ecr.us-west-2.amazonaws.com"
+  upstream_repository_prefix = "platform-team"
+  custom_role_arn            = var.platform_role_arn
 }
 
 resource "aws_vpc_endpoint" "ecr_api" {
@@ -91,7 +91,7 @@ resource "aws_vpc_endpoint" "ecr_api" {
   # DaemonSet amazon-cloudwatch/cloudwatch-agent: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/cloudwatch-agent/cloudwatch-agent:1.300050.0b1062 from ECR
   # DaemonSet observability/xray-daemon: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/docker-hub/amazon/aws-xray-daemon:3.3.13 from ECR
   # Deployment observability/adot-collector: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/aws-observability/aws-otel-collector:v0.42.0 from ECR
-  # Pod batch/report-builder: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ghcr-acme/report-builder:1.4.0 from ECR
+  # Pod batch/report-builder: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ghcr/acme/report-builder:1.4.0 from ECR
   vpc_id              = var.vpc_id
   service_name        = "com.amazonaws.us-west-2.ecr.api"
   vpc_endpoint_type   = "Interface"
@@ -110,7 +110,7 @@ resource "aws_vpc_endpoint" "ecr_dkr" {
   # DaemonSet amazon-cloudwatch/cloudwatch-agent: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/cloudwatch-agent/cloudwatch-agent:1.300050.0b1062 from ECR
   # DaemonSet observability/xray-daemon: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/docker-hub/amazon/aws-xray-daemon:3.3.13 from ECR
   # Deployment observability/adot-collector: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/aws-observability/aws-otel-collector:v0.42.0 from ECR
-  # Pod batch/report-builder: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ghcr-acme/report-builder:1.4.0 from ECR
+  # Pod batch/report-builder: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ghcr/acme/report-builder:1.4.0 from ECR
   vpc_id              = var.vpc_id
   service_name        = "com.amazonaws.us-west-2.ecr.dkr"
   vpc_endpoint_type   = "Interface"
@@ -129,7 +129,7 @@ resource "aws_vpc_endpoint" "s3" {
   # DaemonSet amazon-cloudwatch/cloudwatch-agent: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/cloudwatch-agent/cloudwatch-agent:1.300050.0b1062 from ECR
   # DaemonSet observability/xray-daemon: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/docker-hub/amazon/aws-xray-daemon:3.3.13 from ECR
   # Deployment observability/adot-collector: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/aws-observability/aws-otel-collector:v0.42.0 from ECR
-  # Pod batch/report-builder: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ghcr-acme/report-builder:1.4.0 from ECR
+  # Pod batch/report-builder: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ghcr/acme/report-builder:1.4.0 from ECR
   vpc_id            = var.vpc_id
   service_name      = "com.amazonaws.us-west-2.s3"
   vpc_endpoint_type = "Gateway"
