@@ -66,7 +66,7 @@ func TestRequirementsCluster(t *testing.T) {
 func TestRequirementsStdin(t *testing.T) {
 	pod := "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec: {containers: [{name: web, image: nginx:1.27}]}\n"
 	got := requirementsRun(t, app{}, pod, "--config", "../../examples/policy.yaml", "-f", "-", "-n", "shop")
-	for _, want := range []string{"com.amazonaws.us-west-2.ecr.dkr (Interface)", "Pod shop/web (stdin:1): pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/docker-hub/library/nginx:1.27 from ECR"} {
+	for _, want := range []string{"com.amazonaws.us-west-2.ecr.dkr (Interface)", "Pod shop/web (stdin:1): pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/docker-hub/library/nginx:1.27"} {
 		if got.code != exitOK || !strings.Contains(got.stdout, want) {
 			t.Errorf("exit %d, stdout does not contain %q:\n%s%s", got.code, want, got.stdout, got.stderr)
 		}

@@ -193,15 +193,13 @@ func (c *collector) resource(r audit.Resource) {
 	if c.irsa[namespace+"/"+sa] {
 		need(serviceSTS, fmt.Sprintf("runs as service account %s, annotated %s (IRSA)", sa, policy.IRSARoleAnnotation))
 	}
+	var fromECR []string
 	for _, ctr := range containers(spec) {
 		pull := c.p.PullOf(ctr.image)
 		// An image of another region's ECR, or a Marketplace one, is denied, never
 		// pulled through this region's endpoints.
-		if pull.ECR && pull.Region == c.p.Region() && !pull.Marketplace {
-			reason := "pulls " + pull.Image + " from ECR"
-			need(serviceECRAPI, reason)
-			need(serviceECRDKR, reason)
-			need(serviceS3, reason)
+		if pull.ECR && pull.Region == c.p.Region() && !pull.Marketplace && !contains(fromECR, pull.Image) {
+			fromECR = append(fromECR, pull.Image)
 		}
 		if addon := addonOf(pull.Repository); addon != nil {
 			for _, service := range addon.Endpoints {
@@ -214,6 +212,12 @@ func (c *collector) resource(r audit.Resource) {
 		if hasEnv(ctr.env, envRoleARN) && hasEnv(ctr.env, envWebIdentityTokenFile) {
 			need(serviceSTS, fmt.Sprintf("container %s sets %s and %s (IRSA)", ctr.name, envRoleARN, envWebIdentityTokenFile))
 		}
+	}
+	if len(fromECR) > 0 {
+		reason := "pulls from ECR " + strings.Join(fromECR, ", ")
+		need(serviceECRAPI, reason)
+		need(serviceECRDKR, reason)
+		need(serviceS3, reason)
 	}
 }
 

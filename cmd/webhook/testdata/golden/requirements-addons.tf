@@ -82,16 +82,16 @@ resource "aws_ecr_pull_through_cache_rule" "platform" {
 }
 
 resource "aws_vpc_endpoint" "ecr_api" {
-  # DaemonSet kube-system/aws-node: pulls 602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni-init:v1.19.2-eksbuild.1 from ECR; pulls 602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.19.2-eksbuild.1 from ECR; pulls 602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon/aws-network-policy-agent:v1.1.6-eksbuild.1 from ECR
-  # Deployment kube-system/aws-load-balancer-controller: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/eks/aws-load-balancer-controller:v2.11.0 from ECR
-  # Deployment kube-system/cluster-autoscaler: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/k8s/autoscaling/cluster-autoscaler:v1.32.1 from ECR
-  # Deployment kube-system/ebs-csi-controller: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/ebs-csi-driver/aws-ebs-csi-driver:v1.38.1 from ECR; pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/eks-distro/kubernetes-csi/external-provisioner:v5.1.0-eks-1-32-1 from ECR
-  # Deployment kube-system/efs-csi-controller: pulls 602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/aws-efs-csi-driver:v2.1.0 from ECR
-  # DaemonSet amazon-cloudwatch/fluent-bit: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/aws-observability/aws-for-fluent-bit:2.32.4 from ECR
-  # DaemonSet amazon-cloudwatch/cloudwatch-agent: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/cloudwatch-agent/cloudwatch-agent:1.300050.0b1062 from ECR
-  # DaemonSet observability/xray-daemon: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/docker-hub/amazon/aws-xray-daemon:3.3.13 from ECR
-  # Deployment observability/adot-collector: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/aws-observability/aws-otel-collector:v0.42.0 from ECR
-  # Pod batch/report-builder: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ghcr/acme/report-builder:1.4.0 from ECR
+  # DaemonSet kube-system/aws-node: pulls from ECR 602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni-init:v1.19.2-eksbuild.1, 602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.19.2-eksbuild.1, 602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon/aws-network-policy-agent:v1.1.6-eksbuild.1
+  # Deployment kube-system/aws-load-balancer-controller: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/eks/aws-load-balancer-controller:v2.11.0
+  # Deployment kube-system/cluster-autoscaler: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/k8s/autoscaling/cluster-autoscaler:v1.32.1
+  # Deployment kube-system/ebs-csi-controller: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/ebs-csi-driver/aws-ebs-csi-driver:v1.38.1, 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/eks-distro/kubernetes-csi/external-provisioner:v5.1.0-eks-1-32-1
+  # Deployment kube-system/efs-csi-controller: pulls from ECR 602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/aws-efs-csi-driver:v2.1.0
+  # DaemonSet amazon-cloudwatch/fluent-bit: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/aws-observability/aws-for-fluent-bit:2.32.4
+  # DaemonSet amazon-cloudwatch/cloudwatch-agent: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/cloudwatch-agent/cloudwatch-agent:1.300050.0b1062
+  # DaemonSet observability/xray-daemon: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/docker-hub/amazon/aws-xray-daemon:3.3.13
+  # Deployment observability/adot-collector: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/aws-observability/aws-otel-collector:v0.42.0
+  # Pod batch/report-builder: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/ghcr/acme/report-builder:1.4.0
   vpc_id              = var.vpc_id
   service_name        = "com.amazonaws.us-west-2.ecr.api"
   vpc_endpoint_type   = "Interface"
@@ -101,16 +101,16 @@ resource "aws_vpc_endpoint" "ecr_api" {
 }
 
 resource "aws_vpc_endpoint" "ecr_dkr" {
-  # DaemonSet kube-system/aws-node: pulls 602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni-init:v1.19.2-eksbuild.1 from ECR; pulls 602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.19.2-eksbuild.1 from ECR; pulls 602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon/aws-network-policy-agent:v1.1.6-eksbuild.1 from ECR
-  # Deployment kube-system/aws-load-balancer-controller: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/eks/aws-load-balancer-controller:v2.11.0 from ECR
-  # Deployment kube-system/cluster-autoscaler: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/k8s/autoscaling/cluster-autoscaler:v1.32.1 from ECR
-  # Deployment kube-system/ebs-csi-controller: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/ebs-csi-driver/aws-ebs-csi-driver:v1.38.1 from ECR; pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/eks-distro/kubernetes-csi/external-provisioner:v5.1.0-eks-1-32-1 from ECR
-  # Deployment kube-system/efs-csi-controller: pulls 602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/aws-efs-csi-driver:v2.1.0 from ECR
-  # DaemonSet amazon-cloudwatch/fluent-bit: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/aws-observability/aws-for-fluent-bit:2.32.4 from ECR
-  # DaemonSet amazon-cloudwatch/cloudwatch-agent: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/cloudwatch-agent/cloudwatch-agent:1.300050.0b1062 from ECR
-  # DaemonSet observability/xray-daemon: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/docker-hub/amazon/aws-xray-daemon:3.3.13 from ECR
-  # Deployment observability/adot-collector: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/aws-observability/aws-otel-collector:v0.42.0 from ECR
-  # Pod batch/report-builder: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ghcr/acme/report-builder:1.4.0 from ECR
+  # DaemonSet kube-system/aws-node: pulls from ECR 602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni-init:v1.19.2-eksbuild.1, 602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.19.2-eksbuild.1, 602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon/aws-network-policy-agent:v1.1.6-eksbuild.1
+  # Deployment kube-system/aws-load-balancer-controller: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/eks/aws-load-balancer-controller:v2.11.0
+  # Deployment kube-system/cluster-autoscaler: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/k8s/autoscaling/cluster-autoscaler:v1.32.1
+  # Deployment kube-system/ebs-csi-controller: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/ebs-csi-driver/aws-ebs-csi-driver:v1.38.1, 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/eks-distro/kubernetes-csi/external-provisioner:v5.1.0-eks-1-32-1
+  # Deployment kube-system/efs-csi-controller: pulls from ECR 602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/aws-efs-csi-driver:v2.1.0
+  # DaemonSet amazon-cloudwatch/fluent-bit: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/aws-observability/aws-for-fluent-bit:2.32.4
+  # DaemonSet amazon-cloudwatch/cloudwatch-agent: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/cloudwatch-agent/cloudwatch-agent:1.300050.0b1062
+  # DaemonSet observability/xray-daemon: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/docker-hub/amazon/aws-xray-daemon:3.3.13
+  # Deployment observability/adot-collector: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/aws-observability/aws-otel-collector:v0.42.0
+  # Pod batch/report-builder: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/ghcr/acme/report-builder:1.4.0
   vpc_id              = var.vpc_id
   service_name        = "com.amazonaws.us-west-2.ecr.dkr"
   vpc_endpoint_type   = "Interface"
@@ -120,16 +120,16 @@ resource "aws_vpc_endpoint" "ecr_dkr" {
 }
 
 resource "aws_vpc_endpoint" "s3" {
-  # DaemonSet kube-system/aws-node: pulls 602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni-init:v1.19.2-eksbuild.1 from ECR; pulls 602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.19.2-eksbuild.1 from ECR; pulls 602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon/aws-network-policy-agent:v1.1.6-eksbuild.1 from ECR
-  # Deployment kube-system/aws-load-balancer-controller: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/eks/aws-load-balancer-controller:v2.11.0 from ECR
-  # Deployment kube-system/cluster-autoscaler: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/k8s/autoscaling/cluster-autoscaler:v1.32.1 from ECR
-  # Deployment kube-system/ebs-csi-controller: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/ebs-csi-driver/aws-ebs-csi-driver:v1.38.1 from ECR; pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/eks-distro/kubernetes-csi/external-provisioner:v5.1.0-eks-1-32-1 from ECR
-  # Deployment kube-system/efs-csi-controller: pulls 602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/aws-efs-csi-driver:v2.1.0 from ECR
-  # DaemonSet amazon-cloudwatch/fluent-bit: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/aws-observability/aws-for-fluent-bit:2.32.4 from ECR
-  # DaemonSet amazon-cloudwatch/cloudwatch-agent: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/cloudwatch-agent/cloudwatch-agent:1.300050.0b1062 from ECR
-  # DaemonSet observability/xray-daemon: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/docker-hub/amazon/aws-xray-daemon:3.3.13 from ECR
-  # Deployment observability/adot-collector: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/aws-observability/aws-otel-collector:v0.42.0 from ECR
-  # Pod batch/report-builder: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/ghcr/acme/report-builder:1.4.0 from ECR
+  # DaemonSet kube-system/aws-node: pulls from ECR 602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni-init:v1.19.2-eksbuild.1, 602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.19.2-eksbuild.1, 602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon/aws-network-policy-agent:v1.1.6-eksbuild.1
+  # Deployment kube-system/aws-load-balancer-controller: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/eks/aws-load-balancer-controller:v2.11.0
+  # Deployment kube-system/cluster-autoscaler: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/k8s/autoscaling/cluster-autoscaler:v1.32.1
+  # Deployment kube-system/ebs-csi-controller: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/ebs-csi-driver/aws-ebs-csi-driver:v1.38.1, 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/eks-distro/kubernetes-csi/external-provisioner:v5.1.0-eks-1-32-1
+  # Deployment kube-system/efs-csi-controller: pulls from ECR 602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/aws-efs-csi-driver:v2.1.0
+  # DaemonSet amazon-cloudwatch/fluent-bit: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/aws-observability/aws-for-fluent-bit:2.32.4
+  # DaemonSet amazon-cloudwatch/cloudwatch-agent: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/cloudwatch-agent/cloudwatch-agent:1.300050.0b1062
+  # DaemonSet observability/xray-daemon: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/docker-hub/amazon/aws-xray-daemon:3.3.13
+  # Deployment observability/adot-collector: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/ecr-public/aws-observability/aws-otel-collector:v0.42.0
+  # Pod batch/report-builder: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/ghcr/acme/report-builder:1.4.0
   vpc_id            = var.vpc_id
   service_name      = "com.amazonaws.us-west-2.s3"
   vpc_endpoint_type = "Gateway"

@@ -51,9 +51,9 @@ resource "aws_ecr_pull_through_cache_rule" "quay" {
 }
 
 resource "aws_vpc_endpoint" "ecr_api" {
-  # Deployment autoscaling/cluster-autoscaler: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/kubernetes/autoscaling/cluster-autoscaler:v1.32.1 from ECR
-  # Pod shop/web: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/docker-hub/library/busybox:1.36 from ECR; pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/docker-hub/library/nginx:1.27 from ECR
-  # Deployment orders/orders-api: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/orders-api:1.8.0 from ECR
+  # Deployment autoscaling/cluster-autoscaler: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/kubernetes/autoscaling/cluster-autoscaler:v1.32.1
+  # Pod shop/web: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/docker-hub/library/busybox:1.36, 111122223333.dkr.ecr.us-west-2.amazonaws.com/docker-hub/library/nginx:1.27
+  # Deployment orders/orders-api: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/orders-api:1.8.0
   vpc_id              = var.vpc_id
   service_name        = "com.amazonaws.us-west-2.ecr.api"
   vpc_endpoint_type   = "Interface"
@@ -63,9 +63,9 @@ resource "aws_vpc_endpoint" "ecr_api" {
 }
 
 resource "aws_vpc_endpoint" "ecr_dkr" {
-  # Deployment autoscaling/cluster-autoscaler: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/kubernetes/autoscaling/cluster-autoscaler:v1.32.1 from ECR
-  # Pod shop/web: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/docker-hub/library/busybox:1.36 from ECR; pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/docker-hub/library/nginx:1.27 from ECR
-  # Deployment orders/orders-api: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/orders-api:1.8.0 from ECR
+  # Deployment autoscaling/cluster-autoscaler: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/kubernetes/autoscaling/cluster-autoscaler:v1.32.1
+  # Pod shop/web: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/docker-hub/library/busybox:1.36, 111122223333.dkr.ecr.us-west-2.amazonaws.com/docker-hub/library/nginx:1.27
+  # Deployment orders/orders-api: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/orders-api:1.8.0
   vpc_id              = var.vpc_id
   service_name        = "com.amazonaws.us-west-2.ecr.dkr"
   vpc_endpoint_type   = "Interface"
@@ -75,9 +75,9 @@ resource "aws_vpc_endpoint" "ecr_dkr" {
 }
 
 resource "aws_vpc_endpoint" "s3" {
-  # Deployment autoscaling/cluster-autoscaler: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/kubernetes/autoscaling/cluster-autoscaler:v1.32.1 from ECR
-  # Pod shop/web: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/docker-hub/library/busybox:1.36 from ECR; pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/docker-hub/library/nginx:1.27 from ECR
-  # Deployment orders/orders-api: pulls 111122223333.dkr.ecr.us-west-2.amazonaws.com/orders-api:1.8.0 from ECR
+  # Deployment autoscaling/cluster-autoscaler: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/kubernetes/autoscaling/cluster-autoscaler:v1.32.1
+  # Pod shop/web: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/docker-hub/library/busybox:1.36, 111122223333.dkr.ecr.us-west-2.amazonaws.com/docker-hub/library/nginx:1.27
+  # Deployment orders/orders-api: pulls from ECR 111122223333.dkr.ecr.us-west-2.amazonaws.com/orders-api:1.8.0
   vpc_id            = var.vpc_id
   service_name      = "com.amazonaws.us-west-2.s3"
   vpc_endpoint_type = "Gateway"
