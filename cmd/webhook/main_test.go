@@ -25,7 +25,7 @@ func TestRun(t *testing.T) {
 		{name: "version prints the version", args: []string{"version"}, wantStdout: "privateguard dev\n"},
 		{name: "--version prints the version", args: []string{"--version"}, wantStdout: "privateguard dev\n"},
 		{name: "help lists the commands", args: []string{"help"}, wantStdout: "Available Commands:\n  audit "},
-		{name: "--help lists the commands", args: []string{"--help"}, wantStdout: "  explain     Say what the policy does with images, and why\n"},
+		{name: "--help lists the commands", args: []string{"--help"}, wantStdout: "  explain      Say what the policy does with images, and why\n"},
 		{name: "an unknown command is bad usage", args: []string{"deploy"}, wantCode: 2,
 			wantStderr: "error: unknown command \"deploy\" for \"privateguard\"\nRun 'privateguard -h' for usage.\n"},
 		{name: "audit without --config is bad usage", args: []string{"audit"}, wantCode: 2, wantStderr: "--config is required"},

@@ -98,6 +98,7 @@ access" requires, and the same engine on the command line for CI and dry runs.`,
 		a.auditCommand(),
 		a.lintCommand(),
 		a.explainCommand(),
+		a.requirementsCommand(),
 		completionCommand(),
 		&cobra.Command{
 			Use:   "version",
