@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -88,11 +89,7 @@ func (a *app) auditCommand() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Config, "config", "", "the policy `file` (required)")
-	f.StringArrayVarP(&opts.Files, "filename", "f", nil, "a manifest `path`: a file, a directory (its *.yaml, *.yml and *.json files, recursively) or - for stdin; repeatable")
-	f.BoolVar(&opts.Cluster, "cluster", false, "audit the live cluster (read-only: lists pods, workloads, ingresses and service accounts)")
-	f.StringVar(&opts.Kubeconfig, "kubeconfig", "", "the kubeconfig `file` of --cluster (default $KUBECONFIG, ~/.kube/config, else in-cluster)")
-	f.StringVarP(&opts.Namespace, "namespace", "n", "", "with --cluster, audit only this `namespace` (default all); with -f, the namespace of objects that name none (default \"default\")")
+	opts.bindInputFlags(f, "audit")
 	f.StringVarP(&opts.Output, "output", "o", outputText, "output `format`: text, json, junit or sarif")
 	f.StringVar(&opts.FailOn, "fail-on", failOnDeny, "exit 1 from this `level` on: deny (something would be denied) or warn (also findings of rules in audit mode, and warnings)")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(outputFormats, cobra.ShellCompDirectiveNoFileComp))
@@ -103,6 +100,17 @@ func (a *app) auditCommand() *cobra.Command {
 }
 
 // validate checks that the flags make one audit.
+// bindInputFlags defines the flags that say what is read, shared by the commands that
+// read manifests or a cluster (audit, requirements); verb says what the command does
+// with them.
+func (o *auditOptions) bindInputFlags(f *pflag.FlagSet, verb string) {
+	f.StringVar(&o.Config, "config", "", "the policy `file` (required)")
+	f.StringArrayVarP(&o.Files, "filename", "f", nil, "a manifest `path`: a file, a directory (its *.yaml, *.yml and *.json files, recursively) or - for stdin; repeatable")
+	f.BoolVar(&o.Cluster, "cluster", false, verb+" the live cluster (read-only: lists pods, workloads, ingresses, IngressClasses and service accounts)")
+	f.StringVar(&o.Kubeconfig, "kubeconfig", "", "the kubeconfig `file` of --cluster (default $KUBECONFIG, ~/.kube/config, else in-cluster)")
+	f.StringVarP(&o.Namespace, "namespace", "n", "", "with --cluster, "+verb+" only this `namespace` (default all); with -f, the namespace of objects that name none (default \"default\")")
+}
+
 func (o *auditOptions) validate() error {
 	for _, f := range o.Files {
 		if f == "" {

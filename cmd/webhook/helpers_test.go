@@ -2,9 +2,9 @@ package main
 
 import (
 	"os"
-	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/privateguard/privateguard/internal/testfiles"
 )
 
 // packageDir is the package's directory, absolute: some tests change directory.
@@ -16,26 +16,5 @@ var packageDir = func() string {
 	return dir
 }()
 
-// writeFiles writes files under the working directory, making directories. A name
-// "link -> target" makes a symbolic link.
-func writeFiles(t *testing.T, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		target := ""
-		if link, to, ok := strings.Cut(name, " -> "); ok {
-			name, target = link, to
-		}
-		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		var err error
-		if target != "" {
-			err = os.Symlink(target, name)
-		} else {
-			err = os.WriteFile(name, []byte(content), 0o644)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-}
+// writeFiles writes files under the working directory (testfiles.Write).
+func writeFiles(t *testing.T, files map[string]string) { testfiles.Write(t, files) }

@@ -63,11 +63,7 @@ func (a *app) requirementsCommand() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Config, "config", "", "the policy `file` (required)")
-	f.StringArrayVarP(&opts.Files, "filename", "f", nil, "a manifest `path`: a file, a directory (its *.yaml, *.yml and *.json files, recursively) or - for stdin; repeatable")
-	f.BoolVar(&opts.Cluster, "cluster", false, "read the live cluster (read-only: lists pods, workloads and service accounts)")
-	f.StringVar(&opts.Kubeconfig, "kubeconfig", "", "the kubeconfig `file` of --cluster (default $KUBECONFIG, ~/.kube/config, else in-cluster)")
-	f.StringVarP(&opts.Namespace, "namespace", "n", "", "with --cluster, read only this `namespace` (default all); with -f, the namespace of objects that name none (default \"default\")")
+	opts.bindInputFlags(f, "read")
 	f.StringVarP(&opts.Output, "output", "o", outputText, "output `format`: text, json or terraform")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(requirementsFormats, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.MarkFlagFilename("config", "yaml", "yml", "json")
