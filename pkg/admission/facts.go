@@ -50,8 +50,8 @@ func gatherFacts(ctx context.Context, r *review, s *Sources) policy.Facts {
 			facts.ServiceAccountIRSA, facts.ServiceAccountRegionalOptOut = serviceAccountFact(ctx, sas, r.namespace, &tmpl.Spec)
 		}
 	case policy.RoleIngress:
-		if s.IngressClasses != nil && r.policy.Mode(policy.RuleALBCertificateDiscovery, r.namespace) != policy.ModeOff {
-			facts.IngressClass = ingressClassFact(ctx, s.IngressClasses, r.obj.(*networkingv1.Ingress))
+		if ing := r.obj.(*networkingv1.Ingress); s.IngressClasses != nil && r.policy.NeedsIngressClass(ing, r.namespace) {
+			facts.IngressClass = ingressClassFact(ctx, s.IngressClasses, ing)
 		}
 	}
 	return facts

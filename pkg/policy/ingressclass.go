@@ -74,6 +74,16 @@ type IngressClasses interface {
 	IngressClassParams(name string) (params *IngressClassParams, ok bool, err error)
 }
 
+// NeedsIngressClass reports whether judging ing in namespace needs its IngressClass
+// looked up: only where alb-certificate-discovery is on, and not for an Ingress whose
+// legacy class annotation decides alone.
+func (p *Policy) NeedsIngressClass(ing *networkingv1.Ingress, namespace string) bool {
+	if _, legacy := ing.Annotations[IngressClassAnnotation]; legacy {
+		return false
+	}
+	return p.Mode(RuleALBCertificateDiscovery, namespace) != ModeOff
+}
+
 // IngressClassFactsFor looks up, as the AWS Load Balancer Controller's class loader does,
 // the facts about the class of ing: the class spec.ingressClassName names, else the
 // default class. It returns nil facts when ing carries the legacy class annotation (that
