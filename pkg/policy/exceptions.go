@@ -33,8 +33,12 @@ type subject struct {
 }
 
 // subjectOf is the subject of an object of kind: its name (its generateName prefix while
-// the API server has not named it yet) and its direct owners' names.
-func subjectOf(kind string, meta *metav1.ObjectMeta) *subject {
+// the API server has not named it yet) and its direct owners' names. Nil when the policy
+// has no exceptions: nothing is built on the hot path for them.
+func (p *Policy) subjectOf(kind string, meta *metav1.ObjectMeta) *subject {
+	if len(p.exceptions) == 0 {
+		return nil
+	}
 	s := &subject{kind: kind, name: meta.Name}
 	if s.name == "" {
 		s.name = meta.GenerateName
@@ -170,15 +174,22 @@ func (p *Policy) applyExceptions(d *Decision, namespace string, s *subject, now 
 	if len(p.exceptions) == 0 || len(d.Violations) == 0 || s == nil {
 		return
 	}
-	kept := d.Violations[:0:0]
-	for _, v := range d.Violations {
-		if ex := p.exceptionFor(v.Rule, namespace, s, now); ex != nil {
+	var kept []Violation // allocated at the first waived violation only
+	for i, v := range d.Violations {
+		ex := p.exceptionFor(v.Rule, namespace, s, now)
+		switch {
+		case ex != nil:
+			if kept == nil {
+				kept = append(make([]Violation, 0, len(d.Violations)-1), d.Violations[:i]...)
+			}
 			d.Exempt = append(d.Exempt, Exemption{Rule: v.Rule, Exception: ex.name, Reason: ex.reason, Path: v.Path, Message: v.Message})
-			continue
+		case kept != nil:
+			kept = append(kept, v)
 		}
-		kept = append(kept, v)
 	}
-	d.Violations = kept
+	if kept != nil {
+		d.Violations = kept
+	}
 }
 
 func (p *Policy) exceptionFor(rule RuleID, namespace string, s *subject, now time.Time) *compiledException {

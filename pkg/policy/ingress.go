@@ -56,7 +56,7 @@ func (p *Policy) ValidateIngress(ing *networkingv1.Ingress, facts Facts) Decisio
 	if facts.IngressClass != nil && ing.Annotations[IngressClassAnnotation] == "" {
 		class = *facts.IngressClass // the legacy annotation has no IngressClassParams
 	}
-	if len(class.CertificateARNs) > 0 || len(splitARNs(ing.Annotations[ALBCertificateAnnotation])) > 0 {
+	if len(class.CertificateARNs) > 0 || namesACertificate(ing.Annotations[ALBCertificateAnnotation]) {
 		return Decision{}
 	}
 	raw, set := ing.Annotations[ALBListenPortsAnnotation]
@@ -80,7 +80,7 @@ func (p *Policy) ValidateIngress(ing *networkingv1.Ingress, facts Facts) Decisio
 			quote(ing.Name), where, ALBCertificateAnnotation, ALBCertificateAnnotation, RuleALBCertificateDiscovery)
 	}
 	d := Decision{Violations: []Violation{{Rule: RuleALBCertificateDiscovery, Mode: mode, Path: where, Message: msg}}}
-	p.applyExceptions(&d, facts.Namespace, subjectOf("Ingress", &ing.ObjectMeta), facts.Now)
+	p.applyExceptions(&d, facts.Namespace, p.subjectOf("Ingress", &ing.ObjectMeta), facts.Now)
 	return d
 }
 
@@ -98,16 +98,15 @@ func isALBIngress(ing *networkingv1.Ingress, class *IngressClassFacts) bool {
 	return class.Controller == ALBController
 }
 
-// splitARNs reads the certificate-arn annotation as the controller does: a
-// comma-separated list, blanks dropped.
-func splitARNs(annotation string) []string {
-	var out []string
-	for _, s := range strings.Split(annotation, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
+// namesACertificate reads the certificate-arn annotation as the controller does, a
+// comma-separated list with blanks dropped, and reports whether it names one.
+func namesACertificate(annotation string) bool {
+	for s := range strings.SplitSeq(annotation, ",") {
+		if strings.TrimSpace(s) != "" {
+			return true
 		}
 	}
-	return out
+	return false
 }
 
 // listensHTTPS reads the listen-ports annotation as the controller does, a JSON list such

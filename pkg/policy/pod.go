@@ -136,8 +136,8 @@ func (p *Policy) EvaluateWorkload(k *Kind, obj, old runtime.Object, facts Facts)
 		}
 	}
 	var s *subject
-	if m, err := meta.Accessor(obj); err == nil {
-		s = subjectOf(k.GVK.Kind, &metav1.ObjectMeta{Name: m.GetName(), GenerateName: m.GetGenerateName(), OwnerReferences: m.GetOwnerReferences()})
+	if m, err := meta.Accessor(obj); err == nil && len(p.exceptions) > 0 {
+		s = p.subjectOf(k.GVK.Kind, &metav1.ObjectMeta{Name: m.GetName(), GenerateName: m.GetGenerateName(), OwnerReferences: m.GetOwnerReferences()})
 	}
 	var e evaluation
 	p.evaluate(&e, &tmpl.ObjectMeta, &tmpl.Spec, oldSpec, k.TemplatePath.Child("spec"), facts, mutate|validate, false, s)
@@ -188,7 +188,7 @@ func (p *Policy) evaluatePod(e *evaluation, pod, old *corev1.Pod, facts Facts, p
 	if old != nil {
 		oldSpec = &old.Spec
 	}
-	return p.evaluate(e, &pod.ObjectMeta, &pod.Spec, oldSpec, podSpecPath, facts, ph, old != nil, subjectOf("Pod", &pod.ObjectMeta))
+	return p.evaluate(e, &pod.ObjectMeta, &pod.Spec, oldSpec, podSpecPath, facts, ph, old != nil, p.subjectOf("Pod", &pod.ObjectMeta))
 }
 
 var podSpecPath = field.NewPath("spec")
