@@ -99,11 +99,12 @@ func (l *ClusterLister) pages(kind *policy.Kind) listPage[runtime.Object] {
 // of cfg. Its REST mapping comes from the same table, so it asks the API server nothing
 // but the lists themselves (no discovery).
 func NewClusterReader(cfg *rest.Config) (client.Reader, error) {
-	return client.New(cfg, client.Options{Scheme: scheme, Mapper: restMapper()})
+	return client.New(cfg, client.Options{Scheme: scheme, Mapper: RESTMapper()})
 }
 
-// restMapper maps each kind of policy.Kinds to its resource and scope.
-func restMapper() meta.RESTMapper {
+// RESTMapper maps each kind of policy.Kinds to its resource and scope, without
+// discovery.
+func RESTMapper() meta.RESTMapper {
 	var versions []schema.GroupVersion
 	for i := range policy.Kinds {
 		versions = append(versions, policy.Kinds[i].GVK.GroupVersion())
