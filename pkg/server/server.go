@@ -80,6 +80,7 @@ func Run(ctx context.Context, o Options) error {
 	if o.CertPollInterval > 0 {
 		certs = certs.WithWatchInterval(o.CertPollInterval)
 	}
+	certs.RegisterCallback(observeCertificate)
 
 	var runnables []func(context.Context) error
 	ready := map[string]healthz.Checker{}
@@ -109,6 +110,13 @@ func Run(ctx context.Context, o Options) error {
 		}
 		classes = ingressClasses
 		runnables = append(runnables, ingressClasses.Start)
+	}
+	if o.BackgroundAuditInterval > 0 {
+		backgroundAudit, err := newBackgroundAudit(&o, policies, log)
+		if err != nil {
+			return err
+		}
+		runnables = append(runnables, backgroundAudit)
 	}
 	sources := padmission.Sources{Policies: policies, ServiceAccounts: sas, IngressClasses: classes}
 
