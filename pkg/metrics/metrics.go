@@ -151,13 +151,14 @@ var (
 		Help: "Findings of the last background audit pass by rule and result (fail, warn, skip); only on the replica running the audit.",
 	}, []string{"rule", "result"})
 
-	// BackgroundAuditNamespaceResults are the results of the last pass's Reports by
-	// namespace and result. Namespaces are the cluster's, so the series are bounded by
-	// them; only namespaces with findings have series.
+	// BackgroundAuditNamespaceResults are the results of the last pass's Reports by the
+	// Report's namespace and result. Namespaces are the cluster's, so the series are
+	// bounded by them; only namespaces with findings have series. The label is not
+	// "namespace", which Prometheus gives the scraped pod's namespace.
 	BackgroundAuditNamespaceResults = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "privateguard_background_audit_namespace_results",
-		Help: "Results in each namespace's Report after the last background audit pass, by namespace and result (fail, warn, skip).",
-	}, []string{"namespace", "result"})
+		Help: "Results in each namespace's Report after the last background audit pass, by the Report's namespace (report_namespace) and result (fail, warn, skip).",
+	}, []string{"report_namespace", "result"})
 )
 
 // Results of a background audit pass, as BackgroundAuditRuns' result label names them.
@@ -199,6 +200,17 @@ func (BackgroundAuditRecorder) ObserveLeading(leading bool) {
 	}
 }
 
+// Collectors are privateguard's own metrics, for tests that check that dashboards and
+// alerts name metrics that exist.
+func Collectors() []prometheus.Collector {
+	return []prometheus.Collector{
+		AdmissionRequests, AdmissionDuration, Violations, Mutations, AuditedMutations,
+		ConfigReloads, ServiceAccountLookupErrors, IngressClassLookupErrors, Exempted, RequestsRefused,
+		CertificateExpiry, BackgroundAuditDuration, BackgroundAuditLastSuccess, BackgroundAuditRuns,
+		BackgroundAuditResults, BackgroundAuditNamespaceResults,
+	}
+}
+
 // Reasons of RequestsRefused.
 const (
 	RefusedTooLarge = "too_large"
@@ -219,12 +231,7 @@ var mutatingRules = []policy.RuleID{
 }
 
 func init() {
-	crmetrics.Registry.MustRegister(
-		AdmissionRequests, AdmissionDuration, Violations, Mutations, AuditedMutations,
-		ConfigReloads, ServiceAccountLookupErrors, IngressClassLookupErrors, Exempted, RequestsRefused,
-		CertificateExpiry, BackgroundAuditDuration, BackgroundAuditLastSuccess, BackgroundAuditRuns,
-		BackgroundAuditResults, BackgroundAuditNamespaceResults,
-	)
+	crmetrics.Registry.MustRegister(Collectors()...)
 	// The process and Go runtime metrics (process_resident_memory_bytes, go_memstats_*):
 	// controller-runtime registers them only with its controller package, which the
 	// server does not use.
