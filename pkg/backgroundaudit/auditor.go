@@ -146,6 +146,10 @@ func (a *Auditor) RunPass(ctx context.Context) error {
 
 // pass judges the cluster and writes the Reports.
 func (a *Auditor) pass(ctx context.Context, now time.Time) (*findings, error) {
+	// Without the Report CRD the pass could only fail at its end: fail first.
+	if err := a.client.List(ctx, &reportsv1alpha1.ReportList{}, client.Limit(1)); err != nil {
+		return nil, reportError("list Reports", err)
+	}
 	p := a.policies.Current()
 	lister := &audit.ClusterLister{Client: a.client, PageSize: a.opts.PageSize}
 	var facts []audit.Resource

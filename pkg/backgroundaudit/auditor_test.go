@@ -2,6 +2,7 @@ package backgroundaudit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -11,12 +12,15 @@ import (
 	"github.com/google/go-cmp/cmp"
 	reportsv1alpha1 "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/privateguard/privateguard/pkg/policy"
 )
@@ -280,5 +284,33 @@ func TestTheCapKeepsTheMostSevereResults(t *testing.T) {
 	}
 	if rep.Annotations[OmittedAnnotation] != "3" {
 		t.Errorf("omitted %s, want 3", rep.Annotations[OmittedAnnotation])
+	}
+}
+
+func TestAPassWithoutTheReportCRDSaysSoBeforeJudging(t *testing.T) {
+	notServed := apierrors.NewNotFound(schema.GroupResource{Group: "openreports.io", Resource: "reports"}, "")
+	var listed []string
+	base := fake.NewClientBuilder().WithScheme(NewScheme()).WithRESTMapper(NewRESTMapper()).
+		WithRuntimeObjects(pod("shop", "storefront", publicImage)).Build()
+	c := interceptor.NewClient(base, interceptor.Funcs{
+		List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
+			listed = append(listed, fmt.Sprintf("%T", list))
+			if _, reports := list.(*reportsv1alpha1.ReportList); reports {
+				return notServed
+			}
+			return c.List(ctx, list, opts...)
+		},
+	})
+	rec := &recorder{}
+	a := New(c, testPolicy(t), Options{Interval: time.Hour, PagePause: -1, Recorder: rec})
+	err := a.RunPass(context.Background())
+	if !errors.Is(err, ErrNoReportCRD) {
+		t.Fatalf("RunPass: %v, want ErrNoReportCRD", err)
+	}
+	if len(listed) != 1 {
+		t.Errorf("listed %v, want the Reports only, before any judging", listed)
+	}
+	if len(rec.passes) != 1 || rec.passes[0].Err == nil {
+		t.Errorf("recorded %+v, want one failed pass", rec.passes)
 	}
 }

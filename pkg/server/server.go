@@ -1,6 +1,7 @@
 // Package server runs `privateguard serve`: the admission webhook server (POST /mutate
 // and /validate over TLS), the metrics endpoint, the health probes, the policy file
-// watch and, unless turned off, the service-account cache.
+// watch, unless turned off the service-account cache, and when asked the background audit
+// (pkg/backgroundaudit).
 //
 // It uses controller-runtime's pieces — webhook.Server, certwatcher, the metrics server
 // and healthz — but not a manager: a manager needs a Kubernetes configuration, and
