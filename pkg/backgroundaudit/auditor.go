@@ -128,8 +128,8 @@ func (a *Auditor) RunPass(ctx context.Context) error {
 		pass.Results = f.counts
 		pass.NamespaceResults = map[NamespaceResult]int{}
 		for ns, n := range f.namespaces {
-			for sev := range n.kept {
-				if k := len(n.kept[sev]); k > 0 {
+			for sev := range n.held {
+				if k := n.held[sev]; k > 0 {
 					pass.NamespaceResults[NamespaceResult{ns, string(severities[sev])}] += k
 				}
 			}
@@ -221,6 +221,7 @@ func (a *Auditor) write(ctx context.Context, f *findings, now time.Time) error {
 		if err != nil {
 			return err
 		}
+		n.release()
 		if changed {
 			written++
 		}

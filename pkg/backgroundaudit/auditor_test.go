@@ -266,7 +266,7 @@ func TestReportsHoldAtMostMaxResultsFailFirst(t *testing.T) {
 func TestTheCapKeepsTheMostSevereResults(t *testing.T) {
 	n := &namespaceFindings{}
 	add := func(result reportsv1alpha1.Result, name string) {
-		n.add(3, reportsv1alpha1.ReportResult{Result: result, Subjects: []corev1.ObjectReference{{Name: name}}})
+		n.add(3, finding{result: result, name: name})
 	}
 	add(ResultSkip, "s1")
 	add(ResultWarn, "w1")

@@ -64,46 +64,82 @@ type findings struct {
 	max        int
 	namespaces map[string]*namespaceFindings
 	counts     map[RuleResult]int
+	// strings interns the strings findings repeat: the pods of one workload share their
+	// messages, paths and images.
+	strings map[string]string
 }
 
 func newFindings(max int) *findings {
-	return &findings{max: max, namespaces: map[string]*namespaceFindings{}, counts: map[RuleResult]int{}}
+	return &findings{max: max, namespaces: map[string]*namespaceFindings{}, counts: map[RuleResult]int{}, strings: map[string]string{}}
 }
 
 // namespaceFindings are the results kept for one namespace's Report, by severity, and
 // how many were left out.
 type namespaceFindings struct {
-	kept    [len(severities)][]reportsv1alpha1.ReportResult
+	kept    [len(severities)][]finding
 	total   int
 	omitted int
+	// held is how many results of each severity the written Report holds: kept is
+	// dropped once it is written.
+	held [len(severities)]int
+}
+
+// finding is one result as a pass keeps it until its Report is written: without maps,
+// with shared strings, since a pass holds up to MaxResults of them per namespace (a
+// ReportResult is several times larger).
+type finding struct {
+	apiVersion, kind, name string
+	uid                    types.UID
+	rule                   policy.RuleID
+	result                 reportsv1alpha1.Result
+	mode                   policy.Mode
+	message, path, image   string
+	exception, reason      string
+}
+
+// reportResult is x as a result of namespace ns's Report.
+func (x *finding) reportResult(ns string) reportsv1alpha1.ReportResult {
+	properties := map[string]string{}
+	for k, v := range map[string]string{PropertyPath: x.path, PropertyImage: x.image, PropertyMode: string(x.mode),
+		PropertyException: x.exception, PropertyReason: x.reason} {
+		if v != "" {
+			properties[k] = v
+		}
+	}
+	return reportsv1alpha1.ReportResult{
+		Source:      Source,
+		Policy:      Source,
+		Rule:        string(x.rule),
+		Result:      x.result,
+		Description: x.message,
+		Subjects:    []corev1.ObjectReference{{APIVersion: x.apiVersion, Kind: x.kind, Namespace: ns, Name: x.name, UID: x.uid}},
+		Properties:  properties,
+	}
+}
+
+func (f *findings) intern(s string) string {
+	if t, ok := f.strings[s]; ok {
+		return t
+	}
+	f.strings[s] = s
+	return s
 }
 
 // add records the findings of one judged object.
 func (f *findings) add(r *audit.Result, uid types.UID) {
-	subject := corev1.ObjectReference{APIVersion: r.APIVersion, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, UID: uid}
-	put := func(rule policy.RuleID, result reportsv1alpha1.Result, message string, properties map[string]string) {
-		for k, v := range properties {
-			if v == "" {
-				delete(properties, k)
-			}
-		}
-		f.counts[RuleResult{string(rule), string(result)}]++
-		f.namespace(r.Namespace).add(f.max, reportsv1alpha1.ReportResult{
-			Source:      Source,
-			Policy:      Source,
-			Rule:        string(rule),
-			Result:      result,
-			Description: message,
-			Subjects:    []corev1.ObjectReference{subject},
-			Properties:  properties,
-		})
+	put := func(x finding) {
+		x.apiVersion, x.kind, x.name, x.uid = f.intern(r.APIVersion), f.intern(r.Kind), r.Name, uid
+		x.message, x.path, x.image = f.intern(x.message), f.intern(x.path), f.intern(x.image)
+		x.exception, x.reason = f.intern(x.exception), f.intern(x.reason)
+		f.counts[RuleResult{string(x.rule), string(x.result)}]++
+		f.namespace(r.Namespace).add(f.max, x)
 	}
 	for _, v := range r.Violations {
 		result := ResultFail
 		if v.Mode != policy.ModeEnforce {
 			result = ResultWarn
 		}
-		put(v.Rule, result, v.Message, map[string]string{PropertyPath: v.Path.String(), PropertyImage: v.Image, PropertyMode: string(v.Mode)})
+		put(finding{rule: v.Rule, result: result, mode: v.Mode, message: v.Message, path: v.Path.String(), image: v.Image})
 	}
 	for _, c := range r.Mutations {
 		if c.Mode == policy.ModeEnforce {
@@ -113,14 +149,14 @@ func (f *findings) add(r *audit.Result, uid types.UID) {
 		if c.Kind == policy.SetImage {
 			image = c.From
 		}
-		put(c.Rule, ResultWarn, "would change "+c.Path.String()+": "+c.Description()+" ["+string(c.Rule)+"]",
-			map[string]string{PropertyPath: c.Path.String(), PropertyImage: image, PropertyMode: string(c.Mode)})
+		put(finding{rule: c.Rule, result: ResultWarn, mode: c.Mode, path: c.Path.String(), image: image,
+			message: "would change " + c.Path.String() + ": " + c.Description() + " [" + string(c.Rule) + "]"})
 	}
 	for _, w := range r.Warnings {
-		put(w.Rule, ResultWarn, w.Message, map[string]string{PropertyPath: w.Path.String(), PropertyImage: w.Image})
+		put(finding{rule: w.Rule, result: ResultWarn, message: w.Message, path: w.Path.String(), image: w.Image})
 	}
 	for _, x := range r.Exempt {
-		put(x.Rule, ResultSkip, x.Message, map[string]string{PropertyPath: x.Path.String(), PropertyException: x.Exception, PropertyReason: x.Reason})
+		put(finding{rule: x.Rule, result: ResultSkip, message: x.Message, path: x.Path.String(), exception: x.Exception, reason: x.Reason})
 	}
 }
 
@@ -135,8 +171,8 @@ func (f *findings) namespace(ns string) *namespaceFindings {
 
 // add keeps r if there is room, or if it is more severe than a result kept, which it
 // then replaces; what is not kept is counted as omitted.
-func (n *namespaceFindings) add(max int, r reportsv1alpha1.ReportResult) {
-	sev := severityOf(r.Result)
+func (n *namespaceFindings) add(max int, r finding) {
+	sev := severityOf(r.result)
 	if n.total < max {
 		n.kept[sev] = append(n.kept[sev], r)
 		n.total++
@@ -175,7 +211,8 @@ func (n *namespaceFindings) report(ns string, max int, now time.Time, previous *
 	}
 	stamp := metav1.Timestamp{Seconds: now.Unix()}
 	for sev := range n.kept {
-		for _, r := range n.kept[sev] {
+		for i := range n.kept[sev] {
+			r := n.kept[sev][i].reportResult(ns)
 			r.Timestamp = stamp
 			if t, ok := seen[resultKey(&r)]; ok {
 				r.Timestamp = t
@@ -185,6 +222,14 @@ func (n *namespaceFindings) report(ns string, max int, now time.Time, previous *
 	}
 	rep.Summary = summarize(rep.Results)
 	return rep
+}
+
+// release drops the kept results once the Report is written, keeping their counts.
+func (n *namespaceFindings) release() {
+	for sev := range n.kept {
+		n.held[sev] = len(n.kept[sev])
+		n.kept[sev] = nil
+	}
 }
 
 // emptyReport is the Report of a namespace without findings.
