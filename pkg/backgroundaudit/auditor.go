@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
@@ -147,7 +148,7 @@ func (a *Auditor) RunPass(ctx context.Context) error {
 // pass judges the cluster and writes the Reports.
 func (a *Auditor) pass(ctx context.Context, now time.Time) (*findings, error) {
 	// Without the Report CRD the pass could only fail at its end: fail first.
-	if err := a.client.List(ctx, &reportsv1alpha1.ReportList{}, client.Limit(1)); err != nil {
+	if err := a.client.List(ctx, reportMetadataList(), client.Limit(1)); err != nil {
 		return nil, reportError("list Reports", err)
 	}
 	p := a.policies.Current()
@@ -227,7 +228,9 @@ func (a *Auditor) write(ctx context.Context, f *findings, now time.Time) error {
 		}
 	}
 	emptied := 0
-	list := &reportsv1alpha1.ReportList{}
+	// Metadata only: the Reports as they stand can hold 1,000 results each, and all that is
+	// needed here is which namespaces have one.
+	list := reportMetadataList()
 	opts := []client.ListOption{client.MatchingLabels{ManagedByLabel: ManagedByValue}, client.Limit(a.opts.PageSize)}
 	for {
 		if err := a.client.List(ctx, list, opts...); err != nil {
@@ -256,6 +259,13 @@ func (a *Auditor) write(ctx context.Context, f *findings, now time.Time) error {
 	}
 	a.opts.Logger.V(1).Info("background audit reports written", "changed", written, "emptied", emptied)
 	return nil
+}
+
+// reportMetadataList is a list of Reports' metadata.
+func reportMetadataList() *metav1.PartialObjectMetadataList {
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(reportsv1alpha1.SchemeGroupVersion.WithKind("ReportList"))
+	return list
 }
 
 // writeReport makes namespace ns's Report what desired returns, given the Report as it
