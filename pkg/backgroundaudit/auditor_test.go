@@ -314,3 +314,26 @@ func TestAPassWithoutTheReportCRDSaysSoBeforeJudging(t *testing.T) {
 		t.Errorf("recorded %+v, want one failed pass", rec.passes)
 	}
 }
+
+func TestAPassWhoseListExpiredRunsAgainOnce(t *testing.T) {
+	expired := apierrors.NewResourceExpired("the continue token is too old")
+	failures := 0
+	base := fake.NewClientBuilder().WithScheme(NewScheme()).WithRESTMapper(NewRESTMapper()).
+		WithRuntimeObjects(pod("shop", "storefront", publicImage)).Build()
+	c := interceptor.NewClient(base, interceptor.Funcs{
+		List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
+			if _, pods := list.(*corev1.PodList); pods && failures == 0 {
+				failures++
+				return expired
+			}
+			return c.List(ctx, list, opts...)
+		},
+	})
+	a := New(c, testPolicy(t), Options{Interval: time.Hour, PagePause: -1})
+	if err := a.RunPass(context.Background()); err != nil {
+		t.Fatalf("RunPass: %v, want the pass run again after the expired list", err)
+	}
+	if r := getReport(t, c, "shop").Results; len(r) != 1 {
+		t.Errorf("shop's Report holds %d results after the second try, want 1", len(r))
+	}
+}
