@@ -37,6 +37,8 @@ func TestDeploymentRunsServeWithTheSpecFlags(t *testing.T) {
 		"--health-probe-bind-address=:8081",
 		"--service-accounts=true",
 		"--shutdown-delay=10s",
+		"--background-audit-interval=1h",
+		"--background-audit-namespace=privateguard",
 	}
 	if diff := cmp.Diff(wantArgs, c.Args); diff != "" {
 		t.Errorf("args (-want +got):\n%s", diff)

@@ -7,8 +7,10 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 )
 
+// TestRBACOnlyReadsServiceAccounts checks admission's RBAC; the background audit's,
+// apart, is in backgroundaudit_test.go.
 func TestRBACOnlyReadsServiceAccounts(t *testing.T) {
-	r := mustRender(t, defaultRelease, withRegion(""))
+	r := mustRender(t, defaultRelease, withRegion("backgroundAudit:\n  enabled: false\n"))
 	var role rbacv1.ClusterRole
 	r.decode(t, "ClusterRole", "privateguard", &role)
 	read := []string{"get", "list", "watch"}

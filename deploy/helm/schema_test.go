@@ -22,6 +22,7 @@ func TestLintIsClean(t *testing.T) {
 		"without cert-manager":  withRegion(userTLSValues),
 		"with a ServiceMonitor": withRegion("metrics:\n  serviceMonitor:\n    enabled: true\n"),
 		"audit mode":            "policy:\n  region: eu-west-1\n  mode: audit\n",
+		"alerts and dashboard":  withRegion("prometheusRule: {enabled: true}\ngrafana: {dashboard: {enabled: true}}\n"),
 	} {
 		t.Run(name, func(t *testing.T) {
 			lint := action.NewLint()

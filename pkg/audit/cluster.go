@@ -99,11 +99,12 @@ func (l *ClusterLister) pages(kind *policy.Kind) listPage[runtime.Object] {
 // of cfg. Its REST mapping comes from the same table, so it asks the API server nothing
 // but the lists themselves (no discovery).
 func NewClusterReader(cfg *rest.Config) (client.Reader, error) {
-	return client.New(cfg, client.Options{Scheme: scheme, Mapper: restMapper()})
+	return client.New(cfg, client.Options{Scheme: scheme, Mapper: RESTMapper()})
 }
 
-// restMapper maps each kind of policy.Kinds to its resource and scope.
-func restMapper() meta.RESTMapper {
+// RESTMapper maps each kind of policy.Kinds to its resource and scope, without
+// discovery.
+func RESTMapper() meta.RESTMapper {
 	var versions []schema.GroupVersion
 	for i := range policy.Kinds {
 		versions = append(versions, policy.Kinds[i].GVK.GroupVersion())
@@ -120,4 +121,40 @@ func restMapper() meta.RESTMapper {
 		m.AddSpecific(kind.GVK, plural, singular, scope)
 	}
 	return m
+}
+
+// Walk lists one kind of policy.Kinds page by page and calls fn with each page's objects
+// (Source "cluster", in the API server's order), so that a caller judging a large cluster
+// holds one page at a time. An optional kind the cluster does not serve is walked as
+// empty. When the continue token expires mid-list (HTTP 410), Walk returns the error:
+// unlike List it cannot take back the pages already given, and the caller decides
+// whether to start the kind again (apierrors.IsResourceExpired).
+func (l *ClusterLister) Walk(ctx context.Context, kind *policy.Kind, fn func([]Resource) error) error {
+	pageSize := l.PageSize
+	if pageSize == 0 {
+		pageSize = DefaultPageSize
+	}
+	list := l.pages(kind)
+	opts := metav1.ListOptions{Limit: pageSize}
+	for {
+		objs, next, err := list(ctx, opts)
+		if err != nil && kind.Optional && (meta.IsNoMatchError(err) || apierrors.IsNotFound(err)) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("list %s: %w", kind.Resource, err)
+		}
+		page := make([]Resource, len(objs))
+		for i, obj := range objs {
+			obj.GetObjectKind().SetGroupVersionKind(kind.GVK)
+			page[i] = Resource{Object: obj, Source: ClusterSource}
+		}
+		if err := fn(page); err != nil {
+			return err
+		}
+		if next == "" {
+			return nil
+		}
+		opts.Continue = next
+	}
 }

@@ -276,7 +276,7 @@ func TestClusterListerSkipsACRDTheClusterDoesNotHave(t *testing.T) {
 }
 
 func TestRESTMapperMapsEveryKindToItsResource(t *testing.T) {
-	m := restMapper()
+	m := RESTMapper()
 	for _, kind := range policy.Kinds {
 		mapping, err := m.RESTMapping(kind.GVK.GroupKind(), kind.GVK.Version)
 		if err != nil {

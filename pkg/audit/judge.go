@@ -26,11 +26,22 @@ func Judge(p *policy.Policy, resources []Resource, defaultNamespace string) *Rep
 
 // JudgeAt is Judge with the policy's exceptions judged at now (their expiry dates).
 func JudgeAt(p *policy.Policy, resources []Resource, defaultNamespace string, now time.Time) *Report {
+	return NewJudgement(p, resources, defaultNamespace, now).Judge(resources)
+}
+
+// Judgement judges resources against one policy with facts gathered once: the background
+// audit gathers the cluster's service accounts and IngressClasses first, then judges the
+// pods and workloads a page at a time without holding them all.
+type Judgement struct{ j judge }
+
+// NewJudgement gathers the facts among facts (ServiceAccounts, IngressClasses,
+// IngressClassParams; other kinds are ignored) for judging against p as JudgeAt does.
+func NewJudgement(p *policy.Policy, facts []Resource, defaultNamespace string, now time.Time) *Judgement {
 	if defaultNamespace == "" {
 		defaultNamespace = DefaultNamespace
 	}
 	j := judge{p: p, defaultNamespace: defaultNamespace, now: now, serviceAccounts: map[serviceAccountKey]serviceAccountFacts{}}
-	for _, r := range resources {
+	for _, r := range facts {
 		if roleOf(r) != policy.RoleFact {
 			continue
 		}
@@ -46,9 +57,15 @@ func JudgeAt(p *policy.Policy, resources []Resource, defaultNamespace string, no
 			j.classes.addParams(obj)
 		}
 	}
+	return &Judgement{j: j}
+}
+
+// Judge judges resources with the facts of the Judgement (facts among resources are not
+// added to them, and are neither judged nor counted).
+func (jm *Judgement) Judge(resources []Resource) *Report {
 	report := &Report{Results: []Result{}}
 	for _, r := range resources {
-		result, judged := j.judge(r)
+		result, judged := jm.j.judge(r)
 		switch {
 		case judged:
 			report.Results = append(report.Results, result)

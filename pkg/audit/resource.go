@@ -42,6 +42,13 @@ const (
 // served by Kubernetes and are read as metadata only, then skipped.
 var scheme = func() *runtime.Scheme {
 	s := runtime.NewScheme()
+	AddToScheme(s)
+	return s
+}()
+
+// AddToScheme adds the kinds of policy.Kinds and their lists to s, for a client that
+// reads them beside other kinds (the background audit's, which also writes Reports).
+func AddToScheme(s *runtime.Scheme) {
 	versions := map[schema.GroupVersion]bool{}
 	for i := range policy.Kinds {
 		kind := &policy.Kinds[i]
@@ -53,8 +60,7 @@ var scheme = func() *runtime.Scheme {
 		// ListOptions and the other option types, for the client's list requests.
 		metav1.AddToGroupVersion(s, gv)
 	}
-	return s
-}()
+}
 
 // Scheme is the scheme of the kinds of policy.Kinds, for clients (and fakes) that read
 // them.

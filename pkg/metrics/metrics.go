@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
+	"github.com/privateguard/privateguard/pkg/backgroundaudit"
 	"github.com/privateguard/privateguard/pkg/policy"
 )
 
@@ -115,6 +116,101 @@ var (
 	}, []string{"webhook", "reason"})
 )
 
+// The serving certificate and the background audit.
+var (
+	// CertificateExpiry is the NotAfter of the serving certificate in use, set when it is
+	// loaded and at each rotation.
+	CertificateExpiry = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "privateguard_certificate_expiry_timestamp_seconds",
+		Help: "Expiry (NotAfter) of the serving certificate in use, as a Unix timestamp.",
+	})
+
+	// BackgroundAuditDuration is how long the last background audit pass took.
+	BackgroundAuditDuration = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "privateguard_background_audit_duration_seconds",
+		Help: "Duration of the last background audit pass of this replica, failed or not.",
+	})
+
+	// BackgroundAuditLastSuccess is when the last successful pass ended. Only replicas
+	// that ran a pass have it: alert on its max across replicas.
+	BackgroundAuditLastSuccess = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "privateguard_background_audit_last_success_timestamp_seconds",
+		Help: "End of the last successful background audit pass of this replica, as a Unix timestamp.",
+	})
+
+	// BackgroundAuditRuns counts passes by result (success, error).
+	BackgroundAuditRuns = counterVec("privateguard_background_audit_runs_total",
+		"Background audit passes of this replica, by result (success: the Reports are written; error: they may be stale).",
+		"result")
+
+	// BackgroundAuditResults are the findings of the last pass by rule and result (fail,
+	// warn, skip), those left out of Reports by the cap included. Only the replica
+	// holding the Lease has them.
+	BackgroundAuditResults = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "privateguard_background_audit_results",
+		Help: "Findings of the last background audit pass by rule and result (fail, warn, skip); only on the replica running the audit.",
+	}, []string{"rule", "result"})
+
+	// BackgroundAuditNamespaceResults are the results of the last pass's Reports by the
+	// Report's namespace and result. Namespaces are the cluster's, so the series are
+	// bounded by them; only namespaces with findings have series. The label is not
+	// "namespace", which Prometheus gives the scraped pod's namespace.
+	BackgroundAuditNamespaceResults = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "privateguard_background_audit_namespace_results",
+		Help: "Results in each namespace's Report after the last background audit pass, by the Report's namespace (report_namespace) and result (fail, warn, skip).",
+	}, []string{"report_namespace", "result"})
+)
+
+// Results of a background audit pass, as BackgroundAuditRuns' result label names them.
+const (
+	AuditSuccess = "success"
+	AuditError   = "error"
+)
+
+// BackgroundAuditRecorder records the background audit's passes in the metrics above.
+type BackgroundAuditRecorder struct{}
+
+var _ backgroundaudit.Recorder = BackgroundAuditRecorder{}
+
+// ObservePass sets the metrics of a pass.
+func (BackgroundAuditRecorder) ObservePass(p backgroundaudit.Pass) {
+	BackgroundAuditDuration.Set(p.Duration.Seconds())
+	if p.Err != nil {
+		BackgroundAuditRuns.WithLabelValues(AuditError).Inc()
+		return
+	}
+	BackgroundAuditRuns.WithLabelValues(AuditSuccess).Inc()
+	BackgroundAuditLastSuccess.Set(float64(p.Start.Add(p.Duration).UnixMilli()) / 1000)
+	BackgroundAuditResults.Reset()
+	for k, n := range p.Results {
+		BackgroundAuditResults.WithLabelValues(k.Rule, k.Result).Set(float64(n))
+	}
+	BackgroundAuditNamespaceResults.Reset()
+	for k, n := range p.NamespaceResults {
+		BackgroundAuditNamespaceResults.WithLabelValues(k.Namespace, k.Result).Set(float64(n))
+	}
+}
+
+// ObserveLeading drops the findings when this replica no longer runs the audit: the
+// replica that now does reports them.
+func (BackgroundAuditRecorder) ObserveLeading(leading bool) {
+	if !leading {
+		BackgroundAuditResults.Reset()
+		BackgroundAuditNamespaceResults.Reset()
+	}
+}
+
+// Collectors are privateguard's own metrics, for tests that check that dashboards and
+// alerts name metrics that exist.
+func Collectors() []prometheus.Collector {
+	return []prometheus.Collector{
+		AdmissionRequests, AdmissionDuration, Violations, Mutations, AuditedMutations,
+		ConfigReloads, ServiceAccountLookupErrors, IngressClassLookupErrors, Exempted, RequestsRefused,
+		CertificateExpiry, BackgroundAuditDuration, BackgroundAuditLastSuccess, BackgroundAuditRuns,
+		BackgroundAuditResults, BackgroundAuditNamespaceResults,
+	}
+}
+
 // Reasons of RequestsRefused.
 const (
 	RefusedTooLarge = "too_large"
@@ -135,10 +231,7 @@ var mutatingRules = []policy.RuleID{
 }
 
 func init() {
-	crmetrics.Registry.MustRegister(
-		AdmissionRequests, AdmissionDuration, Violations, Mutations, AuditedMutations,
-		ConfigReloads, ServiceAccountLookupErrors, IngressClassLookupErrors, Exempted, RequestsRefused,
-	)
+	crmetrics.Registry.MustRegister(Collectors()...)
 	// The process and Go runtime metrics (process_resident_memory_bytes, go_memstats_*):
 	// controller-runtime registers them only with its controller package, which the
 	// server does not use.
@@ -166,6 +259,8 @@ func init() {
 	}
 	ConfigReloads.WithLabelValues(ReloadSuccess)
 	ConfigReloads.WithLabelValues(ReloadError)
+	BackgroundAuditRuns.WithLabelValues(AuditSuccess)
+	BackgroundAuditRuns.WithLabelValues(AuditError)
 	AdmissionDuration.WithLabelValues(WebhookMutate)
 	AdmissionDuration.WithLabelValues(WebhookValidate)
 }

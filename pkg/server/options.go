@@ -39,6 +39,14 @@ type Options struct {
 	// (--service-accounts). Default true. False makes no Kubernetes connection at all:
 	// IRSA is judged from the pod's env alone, and no kubeconfig is needed.
 	ServiceAccounts bool
+	// BackgroundAuditInterval runs the background audit every interval
+	// (--background-audit-interval): one replica at a time judges the cluster and writes
+	// OpenReports Reports (see pkg/backgroundaudit). Default 0: off. It needs a
+	// Kubernetes connection, so not ServiceAccounts=false.
+	BackgroundAuditInterval time.Duration
+	// BackgroundAuditNamespace is the namespace of the background audit's Lease
+	// (--background-audit-namespace). Default "": $POD_NAMESPACE.
+	BackgroundAuditNamespace string
 	// EnableHTTP2 offers HTTP/2 on the webhook port (--enable-http2). Default false: the
 	// API server calls webhooks over HTTP/1.1 anyway, and HTTP/2 brings the rapid-reset
 	// and stream-cancellation attacks (CVE-2023-44487, CVE-2023-39325) for no gain.
@@ -135,6 +143,10 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 		"kubeconfig file for service-account lookups; empty: the in-cluster configuration")
 	fs.BoolVar(&o.ServiceAccounts, "service-accounts", o.ServiceAccounts,
 		"look up pods' service accounts to find IRSA pods; false makes no Kubernetes connection and judges IRSA from the pod alone")
+	fs.DurationVar(&o.BackgroundAuditInterval, "background-audit-interval", o.BackgroundAuditInterval,
+		"judge the cluster every interval and write OpenReports Reports (one replica at a time, by a Lease); 0 disables it")
+	fs.StringVar(&o.BackgroundAuditNamespace, "background-audit-namespace", o.BackgroundAuditNamespace,
+		"namespace of the background audit's Lease; empty: $POD_NAMESPACE")
 	fs.BoolVar(&o.EnableHTTP2, "enable-http2", o.EnableHTTP2,
 		"offer HTTP/2 on the webhook port (off by default: CVE-2023-44487)")
 	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay", o.ShutdownDelay,
@@ -161,10 +173,13 @@ func (o *Options) validate() error {
 	if o.CertDir == "" {
 		return errors.New("--cert-dir is required: the directory of tls.crt and tls.key")
 	}
+	if o.BackgroundAuditInterval > 0 && !o.ServiceAccounts {
+		return errors.New("--background-audit-interval needs a Kubernetes connection: it cannot be used with --service-accounts=false")
+	}
 	for _, d := range []struct {
 		flag  string
 		value time.Duration
-	}{{"--shutdown-delay", o.ShutdownDelay}, {"--read-header-timeout", o.ReadHeaderTimeout}, {"--read-timeout", o.ReadTimeout}, {"--idle-timeout", o.IdleTimeout}} {
+	}{{"--shutdown-delay", o.ShutdownDelay}, {"--read-header-timeout", o.ReadHeaderTimeout}, {"--read-timeout", o.ReadTimeout}, {"--idle-timeout", o.IdleTimeout}, {"--background-audit-interval", o.BackgroundAuditInterval}} {
 		if d.value < 0 {
 			return fmt.Errorf("%s %s: must not be negative", d.flag, d.value)
 		}

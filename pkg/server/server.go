@@ -1,6 +1,7 @@
 // Package server runs `privateguard serve`: the admission webhook server (POST /mutate
 // and /validate over TLS), the metrics endpoint, the health probes, the policy file
-// watch and, unless turned off, the service-account cache.
+// watch, unless turned off the service-account cache, and when asked the background audit
+// (pkg/backgroundaudit).
 //
 // It uses controller-runtime's pieces — webhook.Server, certwatcher, the metrics server
 // and healthz — but not a manager: a manager needs a Kubernetes configuration, and
@@ -80,6 +81,7 @@ func Run(ctx context.Context, o Options) error {
 	if o.CertPollInterval > 0 {
 		certs = certs.WithWatchInterval(o.CertPollInterval)
 	}
+	certs.RegisterCallback(observeCertificate)
 
 	var runnables []func(context.Context) error
 	ready := map[string]healthz.Checker{}
@@ -109,6 +111,13 @@ func Run(ctx context.Context, o Options) error {
 		}
 		classes = ingressClasses
 		runnables = append(runnables, ingressClasses.Start)
+	}
+	if o.BackgroundAuditInterval > 0 {
+		backgroundAudit, err := newBackgroundAudit(&o, policies, log)
+		if err != nil {
+			return err
+		}
+		runnables = append(runnables, backgroundAudit)
 	}
 	sources := padmission.Sources{Policies: policies, ServiceAccounts: sas, IngressClasses: classes}
 

@@ -262,6 +262,16 @@ func TestServeRotatesTheCertificate(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+
+	conn, err := tls.Dial("tcp", srv.webhookAddr, &tls.Config{RootCAs: ca.pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notAfter := conn.ConnectionState().PeerCertificates[0].NotAfter.Unix()
+	conn.Close()
+	if got := int64(testutil.ToFloat64(metrics.CertificateExpiry)); got != notAfter {
+		t.Errorf("privateguard_certificate_expiry_timestamp_seconds = %d, want the rotated certificate's NotAfter %d", got, notAfter)
+	}
 }
 
 // blockingServiceAccounts holds every lookup until released.
@@ -371,6 +381,15 @@ func TestRunRefusesToStart(t *testing.T) {
 			o.ServiceAccounts = true
 			o.Kubeconfig = filepath.Join(t.TempDir(), "missing")
 		}, want: "kubernetes client configuration"},
+		{name: "with the background audit and no Kubernetes connection", edit: func(o *Options) {
+			o.BackgroundAuditInterval = time.Hour
+		}, want: "--background-audit-interval needs a Kubernetes connection"},
+		{name: "with the background audit and no namespace for its Lease", edit: func(o *Options) {
+			t.Setenv("POD_NAMESPACE", "")
+			o.ServiceAccounts = true
+			o.ServiceAccountLookup = &blockingServiceAccounts{}
+			o.BackgroundAuditInterval = time.Hour
+		}, want: "--background-audit-namespace"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

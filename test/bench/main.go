@@ -32,6 +32,8 @@ type options struct {
 	rateDuration time.Duration
 	accounts     int
 	engine       string
+	auditPods    int
+	load         bool
 }
 
 func main() {
@@ -46,6 +48,8 @@ func main() {
 	flag.DurationVar(&o.rateDuration, "rate-duration", 20*time.Second, "length of the fixed-rate run")
 	flag.IntVar(&o.accounts, "service-accounts", 50000, "service accounts in the cache for the memory figure (0 skips it; needs bin/kube-apiserver and bin/etcd)")
 	flag.StringVar(&o.engine, "engine", "", "output of the engine's go test -bench run to include")
+	flag.IntVar(&o.auditPods, "audit-pods", 100000, "pods in the API server for the background audit's figure (0 skips it; needs bin/kube-apiserver and bin/etcd)")
+	flag.BoolVar(&o.load, "load", true, "run the load test against the baseline; false runs only the background audit's figure")
 	flag.Parse()
 	if err := run(o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -66,6 +70,13 @@ func run(o options, stdout io.Writer) error {
 	certDir := filepath.Join(work, "certs")
 	if _, err := ca.WriteServingCert(certDir); err != nil {
 		return err
+	}
+	if !o.load {
+		var report strings.Builder
+		if err := auditFigure(o, work, certDir, &report); err != nil {
+			return err
+		}
+		return writeReport(o, stdout, report.String())
 	}
 	pg, err := framework.StartWebhook(framework.WebhookOptions{Binary: filepath.Join(o.binDir, "privateguard"), ConfigPath: o.config, CertDir: certDir})
 	if err != nil {
@@ -161,12 +172,32 @@ func run(o options, stdout io.Writer) error {
 		}
 		report.WriteString(line)
 	}
+	if err := auditFigure(o, work, certDir, &report); err != nil {
+		return err
+	}
+	return writeReport(o, stdout, report.String())
+}
 
-	fmt.Fprint(stdout, report.String())
+// auditFigure adds the background audit's figure to report unless -audit-pods is 0.
+func auditFigure(o options, work, certDir string, report *strings.Builder) error {
+	if o.auditPods <= 0 {
+		return nil
+	}
+	line, err := backgroundAuditCost(o, work, certDir)
+	if err != nil {
+		return fmt.Errorf("background audit of %d pods: %w", o.auditPods, err)
+	}
+	report.WriteString(line)
+	return nil
+}
+
+// writeReport prints report and writes it to o.out.
+func writeReport(o options, stdout io.Writer, report string) error {
+	fmt.Fprint(stdout, report)
 	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(o.out, []byte(report.String()), 0o644)
+	return os.WriteFile(o.out, []byte(report), 0o644)
 }
 
 // serviceAccountMemory fills a real API server with service accounts, starts privateguard
@@ -209,6 +240,21 @@ func rss(pid int) int {
 	s := bufio.NewScanner(f)
 	for s.Scan() {
 		if v, ok := strings.CutPrefix(s.Text(), "VmRSS:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return n
+		}
+	}
+	return 0
+}
+
+// peakRSS is the process's peak resident set (VmHWM) in KiB, 0 when unknown.
+func peakRSS(pid int) int {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
 			n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
 			return n
 		}

@@ -600,6 +600,13 @@ func TestReleaseUpgradeAndUninstall(t *testing.T) {
 		got := &unstructured.Unstructured{}
 		got.SetGroupVersionKind(obj.GroupVersionKind())
 		err := c.Get(ctx(t), client.ObjectKeyFromObject(obj), got)
+		// The API server deletes a CRD once it has deleted its objects (the Reports the
+		// background audit wrote): give it a moment.
+		for deadline := time.Now().Add(30 * time.Second); err == nil && obj.GetKind() == "CustomResourceDefinition" &&
+			got.GetDeletionTimestamp() != nil && time.Now().Before(deadline); {
+			time.Sleep(100 * time.Millisecond)
+			err = c.Get(ctx(t), client.ObjectKeyFromObject(obj), got)
+		}
 		if !apierrors.IsNotFound(err) {
 			t.Errorf("%s %s/%s remains after uninstall (err %v)", obj.GetKind(), obj.GetNamespace(), obj.GetName(), err)
 		}

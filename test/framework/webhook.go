@@ -53,6 +53,8 @@ type WebhookOptions struct {
 	// Baseline starts the benchmark's allow-all webhook instead, which takes only
 	// --port, --cert-dir and --health-probe-bind-address.
 	Baseline bool
+	// ExtraArgs are appended to serve's flags (not the baseline's).
+	ExtraArgs []string
 }
 
 // StartWebhook starts the webhook on free loopback ports and waits until /readyz answers
@@ -96,6 +98,9 @@ func StartWebhook(opts WebhookOptions) (*Webhook, error) {
 		args = append(args, "--kubeconfig", opts.Kubeconfig)
 	default:
 		args = append(args, "--service-accounts=false")
+	}
+	if !opts.Baseline {
+		args = append(args, opts.ExtraArgs...)
 	}
 	w.binary, w.args = opts.Binary, args
 	w.out = io.Writer(w.log)

@@ -175,3 +175,20 @@ the limit and the server's request limits keep it under 70% (see values.yaml).
 {{- end -}}
 {{- printf "%dMiB" (div (mul $mib 60) 100) -}}
 {{- end -}}
+
+{{/*
+"true" when the background audit runs: it needs the Kubernetes connection that
+server.serviceAccounts=false turns off.
+*/}}
+{{- define "privateguard.backgroundAudit" -}}
+{{- if and .Values.backgroundAudit.enabled .Values.server.serviceAccounts }}true{{ end }}
+{{- end }}
+
+{{/*
+A duration of the form 30s, 10m or 1h (the schema allows no other), in seconds.
+*/}}
+{{- define "privateguard.seconds" -}}
+{{- $n := regexFind "^[0-9]+" . | int }}
+{{- $unit := regexFind "[smh]$" . }}
+{{- if eq $unit "h" }}{{ mul $n 3600 }}{{ else if eq $unit "m" }}{{ mul $n 60 }}{{ else }}{{ $n }}{{ end }}
+{{- end }}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/privateguard/privateguard/test/framework"
+)
+
+// auditNamespaces is how many namespaces the background audit's pods are spread over.
+const auditNamespaces = 100
+
+// reportCRD is the chart's copy of the OpenReports Report CRD, relative to the repository
+// root `make bench` runs from.
+const reportCRD = "deploy/helm/privateguard/files/openreports.io_reports.yaml"
+
+// backgroundAuditCost fills a real API server with o.auditPods pods, three in four on a
+// public registry, starts privateguard serve with the background audit against it, and
+// reports the first pass's wall time and the process's peak RSS (VmHWM).
+func backgroundAuditCost(o options, work, certDir string) (string, error) {
+	cp, err := framework.StartControlPlane(o.binDir, work)
+	if err != nil {
+		return "", err
+	}
+	defer cp.Stop()
+	if _, err := envtest.InstallCRDs(cp.Config, envtest.CRDInstallOptions{
+		Paths: []string{reportCRD}, ErrorIfPathMissing: true,
+	}); err != nil {
+		return "", fmt.Errorf("install the Report CRD: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	start := time.Now()
+	if err := createPods(ctx, cp, o.auditPods); err != nil {
+		return "", err
+	}
+	created := time.Since(start)
+	pg, err := framework.StartWebhook(framework.WebhookOptions{
+		Binary: filepath.Join(o.binDir, "privateguard"), ConfigPath: o.config, CertDir: certDir, Kubeconfig: cp.Kubeconfig,
+		ExtraArgs: []string{"--background-audit-interval=24h", "--background-audit-namespace=default"},
+	})
+	if err != nil {
+		return "", err
+	}
+	defer pg.Stop()
+	idle := rss(pg.Pid())
+	runs := regexp.MustCompile(`(?m)^privateguard_background_audit_runs_total\{result="(success|error)"\} (\d+)`)
+	duration := regexp.MustCompile(`(?m)^privateguard_background_audit_duration_seconds ([0-9.e+]+)`)
+	for {
+		text, err := pg.Metrics(ctx)
+		if err != nil {
+			return "", err
+		}
+		done := map[string]int{}
+		for _, m := range runs.FindAllStringSubmatch(text, -1) {
+			done[m[1]], _ = strconv.Atoi(m[2])
+		}
+		if done["error"] > 0 {
+			return "", fmt.Errorf("the background audit failed:\n%s", pg.Logs())
+		}
+		if done["success"] > 0 {
+			seconds := 0.0
+			if m := duration.FindStringSubmatch(text); m != nil {
+				seconds, _ = strconv.ParseFloat(m[1], 64)
+			}
+			return fmt.Sprintf("\n### Background audit\n\n%d pods (created in %s) in %d namespaces, three in four on a public registry; "+
+				"`privateguard serve --background-audit-interval` against the same API server.\n\n"+
+				"| first pass (judged and Reports written) | RSS before the pass | peak RSS (VmHWM) |\n|---:|---:|---:|\n| %s | %s | %s |\n",
+				o.auditPods, created.Round(time.Second), auditNamespaces,
+				(time.Duration(seconds * float64(time.Second))).Round(100*time.Millisecond), mib(idle), mib(peakRSS(pg.Pid()))), nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("no background audit pass: %w", ctx.Err())
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// createPods creates n pods across auditNamespaces namespaces with 16 concurrent clients.
+// Without a scheduler they stay Pending, which the audit does not mind.
+func createPods(ctx context.Context, cp *framework.ControlPlane, n int) error {
+	cfg := rest.CopyConfig(cp.Config)
+	cfg.QPS, cfg.Burst = 5000, 5000
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	for i := 0; i < auditNamespaces; i++ {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("audit-%02d", i)}}
+		if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				image := fmt.Sprintf("ghcr.io/acme/app-%d:1.%d", i%50, i%7)
+				if i%4 == 0 {
+					image = "111122223333.dkr.ecr.us-west-2.amazonaws.com/app:1"
+				}
+				pod := &corev1.Pod{
+					ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("app-%06d", i), Labels: map[string]string{"app": fmt.Sprintf("app-%d", i%50)}},
+					Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: image}}},
+				}
+				if _, err := cs.CoreV1().Pods(fmt.Sprintf("audit-%02d", i%auditNamespaces)).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+					errs <- fmt.Errorf("create pod %d: %w", i, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
