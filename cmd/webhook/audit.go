@@ -1,15 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -184,11 +187,37 @@ func (a *app) audit(ctx context.Context, opts *auditOptions) (*audit.Report, err
 		}
 		return audit.Judge(p, resources, ""), nil
 	}
-	reader := audit.ManifestReader{Stdin: a.Stdin}
-	if resources, err = reader.Read(opts.Files); err != nil {
+	return a.auditManifests(p, opts)
+}
+
+// auditManifests judges manifests in two passes, so that only results are kept, never
+// the objects (an audit of 100,000 pods would otherwise hold them all): the first gathers
+// the facts (ServiceAccounts, IngressClasses) wherever they are in the input, the second
+// decodes and judges the other objects one at a time. Stdin is read once, into memory:
+// its bytes are far smaller than its decoded objects.
+func (a *app) auditManifests(p *policy.Policy, opts *auditOptions) (*audit.Report, error) {
+	var stdin []byte
+	if slices.Contains(opts.Files, "-") && a.Stdin != nil {
+		var err error
+		if stdin, err = io.ReadAll(a.Stdin); err != nil {
+			return nil, &audit.InputError{Source: audit.StdinSource, Err: err}
+		}
+	}
+	read := func(kinds func(schema.GroupVersionKind) bool, fn func(audit.Resource)) error {
+		r := audit.ManifestReader{Stdin: bytes.NewReader(stdin), Kinds: kinds}
+		return r.Walk(opts.Files, fn)
+	}
+	var facts []audit.Resource
+	if err := read(audit.IsFact, func(r audit.Resource) { facts = append(facts, r) }); err != nil {
 		return nil, err
 	}
-	return audit.Judge(p, resources, opts.Namespace), nil
+	judgement := audit.NewJudgement(p, facts, opts.Namespace, time.Now())
+	report := &audit.Report{Results: []audit.Result{}}
+	notFact := func(gvk schema.GroupVersionKind) bool { return !audit.IsFact(gvk) }
+	if err := read(notFact, func(r audit.Resource) { judgement.Add(report, r) }); err != nil {
+		return nil, err
+	}
+	return report, nil
 }
 
 // newClusterReader connects with kubeconfig, or when it is empty with kubectl's loading

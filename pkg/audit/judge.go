@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/privateguard/privateguard/pkg/policy"
 )
@@ -65,16 +66,29 @@ func NewJudgement(p *policy.Policy, facts []Resource, defaultNamespace string, n
 func (jm *Judgement) Judge(resources []Resource) *Report {
 	report := &Report{Results: []Result{}}
 	for _, r := range resources {
-		result, judged := jm.j.judge(r)
-		switch {
-		case judged:
-			report.Results = append(report.Results, result)
-			report.Summary.add(&result)
-		case roleOf(r) != policy.RoleFact:
-			report.Summary.Skipped++
-		}
+		jm.Add(report, r)
 	}
 	return report
+}
+
+// Add judges one resource into report, as Judge does: a caller that reads objects one at
+// a time keeps only their results.
+func (jm *Judgement) Add(report *Report, r Resource) {
+	result, judged := jm.j.judge(r)
+	switch {
+	case judged:
+		report.Results = append(report.Results, result)
+		report.Summary.add(&result)
+	case roleOf(r) != policy.RoleFact:
+		report.Summary.Skipped++
+	}
+}
+
+// IsFact reports whether objects of gvk are facts for judging others (ServiceAccounts,
+// IngressClasses, IngressClassParams), not judged themselves.
+func IsFact(gvk schema.GroupVersionKind) bool {
+	k := policy.KindFor(gvk)
+	return k != nil && k.Role == policy.RoleFact
 }
 
 type serviceAccountKey struct{ namespace, name string }

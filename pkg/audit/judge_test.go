@@ -1,7 +1,10 @@
 package audit
 
 import (
+	"bytes"
+	"encoding/json"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -196,6 +199,30 @@ func TestJudgeResolvesIngressClassesFromTheInput(t *testing.T) {
 	for name, w := range want {
 		if got[name] != w {
 			t.Errorf("Ingress %s: violation %v, want %v", name, got[name], w)
+		}
+	}
+}
+
+// TestWriteJSONIsTheIndentedReport: the report written result by result is byte for byte
+// what encoding/json writes for the whole report, empty or not.
+func TestWriteJSONIsTheIndentedReport(t *testing.T) {
+	full := JudgeAt(testPolicy(t), []Resource{
+		typed(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "a"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "nginx:1.27"}}}}, "v1", "Pod"),
+		typed(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "b"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "ghcr.io/x/<y>:1"}}}}, "v1", "Pod"),
+	}, "", time.Time{})
+	for name, r := range map[string]*Report{"empty": {Results: []Result{}}, "two results": full} {
+		var want, got bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(r); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.WriteJSON(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("%s: WriteJSON differs from encoding/json:\n--- got\n%s\n--- want\n%s", name, got.String(), want.String())
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 )
@@ -23,6 +24,10 @@ import (
 type ManifestReader struct {
 	// Stdin is read for the path "-".
 	Stdin io.Reader
+	// Kinds, when set, limits the objects decoded and returned to the kinds for which it
+	// is true; the others are read past (their documents must still be YAML or JSON
+	// objects with apiVersion and kind). Nil: every object.
+	Kinds func(schema.GroupVersionKind) bool
 }
 
 // Errors of reading manifests.
@@ -63,8 +68,18 @@ var manifestExtensions = map[string]bool{".yaml": true, ".yml": true, ".json": t
 // empty or only comments are skipped. Every problem is reported, as *InputError values
 // joined with errors.Join; objects are returned only when there is none.
 func (r *ManifestReader) Read(paths []string) ([]Resource, error) {
+	var resources []Resource
+	if err := r.Walk(paths, func(res Resource) { resources = append(resources, res) }); err != nil {
+		return nil, err
+	}
+	return resources, nil
+}
+
+// Walk reads paths as Read does, calling fn with each object as it is decoded instead of
+// keeping them: an audit of 100,000 pods holds one at a time. It returns every problem
+// as Read does; fn has then been called for the objects read before and after them.
+func (r *ManifestReader) Walk(paths []string, fn func(Resource)) error {
 	var (
-		resources []Resource
 		errs      []error
 		readStdin bool
 	)
@@ -75,8 +90,7 @@ func (r *ManifestReader) Read(paths []string) ([]Resource, error) {
 				continue
 			}
 			readStdin = true
-			got, ferrs := readManifest(StdinSource, r.Stdin)
-			resources, errs = append(resources, got...), append(errs, ferrs...)
+			errs = append(errs, readManifest(StdinSource, r.Stdin, r.Kinds, fn)...)
 			continue
 		}
 		files, err := manifestFiles(p)
@@ -85,14 +99,10 @@ func (r *ManifestReader) Read(paths []string) ([]Resource, error) {
 			continue
 		}
 		for _, f := range files {
-			got, ferrs := readFile(f)
-			resources, errs = append(resources, got...), append(errs, ferrs...)
+			errs = append(errs, readFile(f, r.Kinds, fn)...)
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return resources, nil
+	return errors.Join(errs...)
 }
 
 // manifestFiles is path itself when it is a file, or the manifests under it when it is
@@ -130,13 +140,13 @@ func manifestFiles(path string) ([]string, error) {
 	return files, nil
 }
 
-func readFile(path string) ([]Resource, []error) {
+func readFile(path string, kinds func(schema.GroupVersionKind) bool, fn func(Resource)) []error {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, []error{&InputError{Source: path, Err: unwrapPathError(err)}}
+		return []error{&InputError{Source: path, Err: unwrapPathError(err)}}
 	}
 	defer f.Close()
-	return readManifest(path, f)
+	return readManifest(path, f, kinds, fn)
 }
 
 // readManifest reads the documents of one input as `kubectl apply -f` does (the
@@ -144,28 +154,25 @@ func readFile(path string) ([]Resource, []error) {
 // input is split into documents on `---` lines by apimachinery's YAML reader, and each
 // document is YAML or JSON (see documentJSON), so a .yaml file may hold JSON documents
 // between `---` lines and a .json file may hold a stream of objects.
-func readManifest(source string, in io.Reader) ([]Resource, []error) {
-	var (
-		resources []Resource
-		errs      []error
-	)
+func readManifest(source string, in io.Reader, kinds func(schema.GroupVersionKind) bool, fn func(Resource)) []error {
+	var errs []error
 	serr := eachDocument(in, func(doc, line int, jsonData []byte, err error) {
 		var objs []runtime.Object
 		if err == nil {
-			objs, err = decodeObjects(jsonData)
+			objs, err = decodeObjects(jsonData, kinds)
 		}
 		if err != nil {
 			errs = append(errs, &InputError{Source: source, Document: doc, Err: err})
 			return
 		}
 		for _, obj := range objs {
-			resources = append(resources, Resource{Object: obj, Source: source, Line: line})
+			fn(Resource{Object: obj, Source: source, Line: line})
 		}
 	})
 	if serr != nil {
 		errs = append(errs, &InputError{Source: source, Document: serr.doc, Err: serr.err})
 	}
-	return resources, errs
+	return errs
 }
 
 // eachDocument calls fn with the JSON of every non-empty document of in, numbered from 1

@@ -257,7 +257,8 @@ func FuzzReadManifest(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		resources, errs := readManifest("fuzz", bytes.NewReader(data))
+		var resources []Resource
+		errs := readManifest("fuzz", bytes.NewReader(data), nil, func(r Resource) { resources = append(resources, r) })
 		for _, r := range resources {
 			if r.Object.GetObjectKind().GroupVersionKind().Kind == "" || r.Source != "fuzz" {
 				t.Errorf("resource without kind or source: %#v", r)

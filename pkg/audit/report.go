@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 
@@ -102,8 +104,38 @@ func (s *Summary) add(r *Result) {
 
 // WriteJSON writes the report as one indented JSON object.
 func (r *Report) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(r)
+	// The report is written result by result, as encoding/json would indent it whole:
+	// the JSON of 100,000 results is never held in memory at once.
+	bw := bufio.NewWriter(w)
+	var buf bytes.Buffer
+	encode := func(v any, prefix string) error {
+		buf.Reset()
+		enc := json.NewEncoder(&buf)
+		enc.SetIndent(prefix, "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+		_, err := bw.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+		return err
+	}
+	bw.WriteString("{\n  \"results\": [")
+	for i := range r.Results {
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n    ")
+		if err := encode(&r.Results[i], "    "); err != nil {
+			return err
+		}
+	}
+	if len(r.Results) > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteString("],\n  \"summary\": ")
+	if err := encode(&r.Summary, "  "); err != nil {
+		return err
+	}
+	bw.WriteString("\n}\n")
+	return bw.Flush()
 }

@@ -93,7 +93,8 @@ type typeAndItems struct {
 
 // decodeObjects decodes one JSON document into its objects: one, or the items of a List
 // (kind List, or a typed list such as PodList whose items may omit apiVersion and kind).
-func decodeObjects(data []byte) ([]runtime.Object, error) {
+// kinds, when set, skips the objects of the other kinds without decoding them.
+func decodeObjects(data []byte, kinds func(schema.GroupVersionKind) bool) ([]runtime.Object, error) {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 || data[0] != '{' {
 		return nil, ErrNotObject
@@ -109,7 +110,10 @@ func decodeObjects(data []byte) ([]runtime.Object, error) {
 		return nil, fmt.Errorf("%w: every document must be a Kubernetes object with apiVersion and kind", ErrMissingAPIVersion)
 	}
 	if strings.HasSuffix(head.Kind, "List") && isJSONArray(head.Items) {
-		return decodeList(head)
+		return decodeList(head, kinds)
+	}
+	if kinds != nil && !kinds(head.GroupVersionKind()) {
+		return nil, nil
 	}
 	obj, err := decodeObject(data, head.TypeMeta)
 	if err != nil {
@@ -120,7 +124,7 @@ func decodeObjects(data []byte) ([]runtime.Object, error) {
 
 // decodeList decodes the items of a list. Items of a typed list (PodList) take their
 // apiVersion and kind from the list when they omit them, as the API server writes them.
-func decodeList(list typeAndItems) ([]runtime.Object, error) {
+func decodeList(list typeAndItems, kinds func(schema.GroupVersionKind) bool) ([]runtime.Object, error) {
 	var items []json.RawMessage
 	if err := unmarshal(list.Items, &items); err != nil {
 		return nil, fmt.Errorf("items: %w", err)
@@ -135,7 +139,7 @@ func decodeList(list typeAndItems) ([]runtime.Object, error) {
 			}
 			item = filled
 		}
-		got, err := decodeObjects(item)
+		got, err := decodeObjects(item, kinds)
 		if err != nil {
 			return nil, fmt.Errorf("items[%d]: %w", i, err)
 		}
