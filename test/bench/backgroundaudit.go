@@ -29,7 +29,11 @@ const reportCRD = "deploy/helm/privateguard/files/openreports.io_reports.yaml"
 // backgroundAuditCost fills a real API server with o.auditPods pods, three in four on a
 // public registry, starts privateguard serve with the background audit against it, and
 // reports the first pass's wall time and the process's peak RSS (VmHWM).
-func backgroundAuditCost(o options, work, certDir string) (string, error) {
+//
+// Meanwhile it sends /validate a fixed rate of the load test's corpus, and again once the
+// pass is over: the admission latency with and without an audit pass running (the audit
+// has its own client, rate limit and CPU pauses, and must not be felt by admission).
+func backgroundAuditCost(o options, work, certDir string, caPEM []byte) (string, error) {
 	cp, err := framework.StartControlPlane(o.binDir, work)
 	if err != nil {
 		return "", err
@@ -56,6 +60,17 @@ func backgroundAuditCost(o options, work, certDir string) (string, error) {
 	}
 	defer pg.Stop()
 	idle := rss(pg.Pid())
+	entries, err := corpus()
+	if err != nil {
+		return "", err
+	}
+	bodies := make([][]byte, len(entries))
+	for i, e := range entries {
+		bodies[i] = e.body
+	}
+	client := newClient(caPEM, 8)
+	const loadRate, loadFor = 200, 20 * time.Second
+	during := fixedRate(client, pg.URL("/validate"), bodies, loadRate, loadFor, 64)
 	runs := regexp.MustCompile(`(?m)^privateguard_background_audit_runs_total\{result="(success|error)"\} (\d+)`)
 	duration := regexp.MustCompile(`(?m)^privateguard_background_audit_duration_seconds ([0-9.e+]+)`)
 	for {
@@ -75,11 +90,19 @@ func backgroundAuditCost(o options, work, certDir string) (string, error) {
 			if m := duration.FindStringSubmatch(text); m != nil {
 				seconds, _ = strconv.ParseFloat(m[1], 64)
 			}
+			peak := peakRSS(pg.Pid())
+			after := fixedRate(client, pg.URL("/validate"), bodies, loadRate, loadFor, 64)
+			pass := time.Duration(seconds * float64(time.Second))
 			return fmt.Sprintf("\n### Background audit\n\n%d pods (created in %s) in %d namespaces, three in four on a public registry; "+
 				"`privateguard serve --background-audit-interval` against the same API server.\n\n"+
-				"| first pass (judged and Reports written) | RSS before the pass | peak RSS (VmHWM) |\n|---:|---:|---:|\n| %s | %s | %s |\n",
-				o.auditPods, created.Round(time.Second), auditNamespaces,
-				(time.Duration(seconds * float64(time.Second))).Round(100*time.Millisecond), mib(idle), mib(peakRSS(pg.Pid()))), nil
+				"| first pass (judged and Reports written) | RSS before the pass | peak RSS (VmHWM) |\n|---:|---:|---:|\n| %s | %s | %s |\n\n"+
+				"Admission meanwhile: /validate at %d requests/s for %s (the load test's corpus), latency from when each request was due.\n\n"+
+				"| /validate | p50 | p99 | p99.9 | errors |\n|---|---:|---:|---:|---:|\n"+
+				"| while the pass runs (its first %s) | %s | %s | %s | %d |\n| after the pass | %s | %s | %s | %d |\n",
+				o.auditPods, created.Round(time.Second), auditNamespaces, pass.Round(100*time.Millisecond), mib(idle), mib(peak),
+				loadRate, loadFor, loadFor,
+				ms(during.percentile(50)), ms(during.percentile(99)), ms(during.percentile(99.9)), during.errors,
+				ms(after.percentile(50)), ms(after.percentile(99)), ms(after.percentile(99.9)), after.errors), nil
 		}
 		select {
 		case <-ctx.Done():

@@ -73,7 +73,7 @@ func run(o options, stdout io.Writer) error {
 	}
 	if !o.load {
 		var report strings.Builder
-		if err := auditFigure(o, work, certDir, &report); err != nil {
+		if err := auditFigure(o, work, certDir, ca.PEM, &report); err != nil {
 			return err
 		}
 		return writeReport(o, stdout, report.String())
@@ -172,18 +172,18 @@ func run(o options, stdout io.Writer) error {
 		}
 		report.WriteString(line)
 	}
-	if err := auditFigure(o, work, certDir, &report); err != nil {
+	if err := auditFigure(o, work, certDir, ca.PEM, &report); err != nil {
 		return err
 	}
 	return writeReport(o, stdout, report.String())
 }
 
 // auditFigure adds the background audit's figure to report unless -audit-pods is 0.
-func auditFigure(o options, work, certDir string, report *strings.Builder) error {
+func auditFigure(o options, work, certDir string, caPEM []byte, report *strings.Builder) error {
 	if o.auditPods <= 0 {
 		return nil
 	}
-	line, err := backgroundAuditCost(o, work, certDir)
+	line, err := backgroundAuditCost(o, work, certDir, caPEM)
 	if err != nil {
 		return fmt.Errorf("background audit of %d pods: %w", o.auditPods, err)
 	}
