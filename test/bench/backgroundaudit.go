@@ -73,6 +73,7 @@ func backgroundAuditCost(o options, work, certDir string, caPEM []byte) (string,
 	during := fixedRate(client, pg.URL("/validate"), bodies, loadRate, loadFor, 64)
 	runs := regexp.MustCompile(`(?m)^privateguard_background_audit_runs_total\{result="(success|error)"\} (\d+)`)
 	duration := regexp.MustCompile(`(?m)^privateguard_background_audit_duration_seconds ([0-9.e+]+)`)
+	restRequests := regexp.MustCompile(`(?m)^rest_client_requests_total\{[^}]*\} ([0-9.e+]+)`)
 	for {
 		text, err := pg.Metrics(ctx)
 		if err != nil {
@@ -91,15 +92,20 @@ func backgroundAuditCost(o options, work, certDir string, caPEM []byte) (string,
 				seconds, _ = strconv.ParseFloat(m[1], 64)
 			}
 			peak := peakRSS(pg.Pid())
+			requests := 0.0 // every request of the process's Kubernetes clients: the audit's, and the lookups' few
+			for _, m := range restRequests.FindAllStringSubmatch(text, -1) {
+				n, _ := strconv.ParseFloat(m[1], 64)
+				requests += n
+			}
 			after := fixedRate(client, pg.URL("/validate"), bodies, loadRate, loadFor, 64)
 			pass := time.Duration(seconds * float64(time.Second))
 			return fmt.Sprintf("\n### Background audit\n\n%d pods (created in %s) in %d namespaces, three in four on a public registry; "+
 				"`privateguard serve --background-audit-interval` against the same API server.\n\n"+
-				"| first pass (judged and Reports written) | RSS before the pass | peak RSS (VmHWM) |\n|---:|---:|---:|\n| %s | %s | %s |\n\n"+
+				"| first pass (judged and Reports written) | RSS before the pass | peak RSS (VmHWM) | API requests (all clients) |\n|---:|---:|---:|---:|\n| %s | %s | %s | %.0f |\n\n"+
 				"Admission meanwhile: /validate at %d requests/s for %s (the load test's corpus), latency from when each request was due.\n\n"+
 				"| /validate | p50 | p99 | p99.9 | errors |\n|---|---:|---:|---:|---:|\n"+
 				"| while the pass runs (its first %s) | %s | %s | %s | %d |\n| after the pass | %s | %s | %s | %d |\n",
-				o.auditPods, created.Round(time.Second), auditNamespaces, pass.Round(100*time.Millisecond), mib(idle), mib(peak),
+				o.auditPods, created.Round(time.Second), auditNamespaces, pass.Round(100*time.Millisecond), mib(idle), mib(peak), requests,
 				loadRate, loadFor, loadFor,
 				ms(during.percentile(50)), ms(during.percentile(99)), ms(during.percentile(99.9)), during.errors,
 				ms(after.percentile(50)), ms(after.percentile(99)), ms(after.percentile(99.9)), after.errors), nil
