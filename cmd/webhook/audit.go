@@ -171,23 +171,28 @@ func (a *app) audit(ctx context.Context, opts *auditOptions) (*audit.Report, err
 	if err != nil {
 		return nil, err
 	}
-	var resources []audit.Resource
 	if opts.Cluster {
-		newClient := a.NewClient
-		if newClient == nil {
-			newClient = newClusterReader
-		}
-		reader, err := newClient(opts.Kubeconfig)
+		resources, err := a.listCluster(ctx, opts)
 		if err != nil {
-			return nil, err
-		}
-		lister := audit.ClusterLister{Client: reader, Namespace: opts.Namespace}
-		if resources, err = lister.List(ctx); err != nil {
 			return nil, err
 		}
 		return audit.Judge(p, resources, ""), nil
 	}
 	return a.auditManifests(p, opts)
+}
+
+// listCluster lists what --cluster reads (-n limits it to a namespace), read-only.
+func (a *app) listCluster(ctx context.Context, opts *auditOptions) ([]audit.Resource, error) {
+	newClient := a.NewClient
+	if newClient == nil {
+		newClient = newClusterReader
+	}
+	reader, err := newClient(opts.Kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	lister := audit.ClusterLister{Client: reader, Namespace: opts.Namespace}
+	return lister.List(ctx)
 }
 
 // auditManifests judges manifests in two passes, so that only results are kept, never

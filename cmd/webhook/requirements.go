@@ -115,16 +115,7 @@ func (a *app) requirements(ctx context.Context, opts *requirementsOptions) (*req
 	}
 	var resources []audit.Resource
 	if opts.Cluster {
-		newClient := a.NewClient
-		if newClient == nil {
-			newClient = newClusterReader
-		}
-		reader, err := newClient(opts.Kubeconfig)
-		if err != nil {
-			return nil, err
-		}
-		lister := audit.ClusterLister{Client: reader, Namespace: opts.Namespace}
-		if resources, err = lister.List(ctx); err != nil {
+		if resources, err = a.listCluster(ctx, &opts.auditOptions); err != nil {
 			return nil, err
 		}
 		return requirements.Compute(p, opts.Config, rules, resources, ""), nil
