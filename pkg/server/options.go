@@ -142,7 +142,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig,
 		"kubeconfig file for service-account lookups; empty: the in-cluster configuration")
 	fs.BoolVar(&o.ServiceAccounts, "service-accounts", o.ServiceAccounts,
-		"look up pods' service accounts to find IRSA pods; false makes no Kubernetes connection and judges IRSA from the pod alone")
+		"look up pods' service accounts (IRSA) and Ingresses' IngressClasses (ALB); false makes no Kubernetes connection: IRSA is judged from the pod alone and only the class name alb counts")
 	fs.DurationVar(&o.BackgroundAuditInterval, "background-audit-interval", o.BackgroundAuditInterval,
 		"judge the cluster every interval and write OpenReports Reports (one replica at a time, by a Lease); 0 disables it")
 	fs.StringVar(&o.BackgroundAuditNamespace, "background-audit-namespace", o.BackgroundAuditNamespace,

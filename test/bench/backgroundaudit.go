@@ -6,14 +6,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/privateguard/privateguard/test/framework"
@@ -118,49 +115,21 @@ func backgroundAuditCost(o options, work, certDir string, caPEM []byte) (string,
 	}
 }
 
-// createPods creates n pods across auditNamespaces namespaces with 16 concurrent clients.
-// Without a scheduler they stay Pending, which the audit does not mind.
+// createPods creates n pods across auditNamespaces namespaces. Without a scheduler they
+// stay Pending, which the audit does not mind.
 func createPods(ctx context.Context, cp *framework.ControlPlane, n int) error {
-	cfg := rest.CopyConfig(cp.Config)
-	cfg.QPS, cfg.Burst = 5000, 5000
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return err
-	}
-	for i := 0; i < auditNamespaces; i++ {
-		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("audit-%02d", i)}}
-		if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
-			return err
+	return fill(ctx, cp, "audit", auditNamespaces, n, func(ctx context.Context, cs kubernetes.Interface, ns string, i int) error {
+		image := fmt.Sprintf("ghcr.io/acme/app-%d:1.%d", i%50, i%7)
+		if i%4 == 0 {
+			image = "111122223333.dkr.ecr.us-west-2.amazonaws.com/app:1"
 		}
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, 16)
-	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				image := fmt.Sprintf("ghcr.io/acme/app-%d:1.%d", i%50, i%7)
-				if i%4 == 0 {
-					image = "111122223333.dkr.ecr.us-west-2.amazonaws.com/app:1"
-				}
-				pod := &corev1.Pod{
-					ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("app-%06d", i), Labels: map[string]string{"app": fmt.Sprintf("app-%d", i%50)}},
-					Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: image}}},
-				}
-				if _, err := cs.CoreV1().Pods(fmt.Sprintf("audit-%02d", i%auditNamespaces)).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-					errs <- fmt.Errorf("create pod %d: %w", i, err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("app-%06d", i), Labels: map[string]string{"app": fmt.Sprintf("app-%d", i%50)}},
+			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: image}}},
+		}
+		if _, err := cs.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("create pod %d: %w", i, err)
+		}
+		return nil
+	})
 }
