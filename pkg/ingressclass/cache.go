@@ -22,10 +22,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
+	networkingclient "k8s.io/client-go/kubernetes/typed/networking/v1"
 	networkinglisters "k8s.io/client-go/listers/networking/v1"
 	"k8s.io/client-go/tools/cache"
 
@@ -47,7 +48,7 @@ type Options struct {
 // Cache answers IngressClass lookups; Start runs its informer. It is safe for
 // concurrent use.
 type Cache struct {
-	client  kubernetes.Interface
+	classes networkingclient.IngressClassInterface
 	dynamic dynamic.Interface
 	opts    Options
 
@@ -64,19 +65,29 @@ type paramsEntry struct {
 	at     time.Time
 }
 
-// NewCache builds a cache over the typed and dynamic clients of one cluster.
-func NewCache(client kubernetes.Interface, dyn dynamic.Interface, opts Options) *Cache {
+// NewCache builds a cache over the IngressClasses client and the dynamic client of one
+// cluster. It takes the networking client alone, not a whole clientset: building one
+// links every API group's client into the server and costs its resident memory.
+func NewCache(client networkingclient.IngressClassesGetter, dyn dynamic.Interface, opts Options) *Cache {
 	if opts.ParamsTTL <= 0 {
 		opts.ParamsTTL = 30 * time.Second
 	}
 	if opts.Resync <= 0 {
 		opts.Resync = 10 * time.Minute
 	}
-	factory := informers.NewSharedInformerFactory(client, opts.Resync)
-	informer := factory.Networking().V1().IngressClasses()
+	classes := client.IngressClasses()
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return classes.List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return classes.Watch(ctx, o)
+		},
+	}
+	informer := cache.NewSharedIndexInformer(lw, &networkingv1.IngressClass{}, opts.Resync, cache.Indexers{})
 	return &Cache{
-		client: client, dynamic: dyn, opts: opts,
-		informer: informer.Informer(), lister: informer.Lister(),
+		classes: classes, dynamic: dyn, opts: opts,
+		informer: informer, lister: networkinglisters.NewIngressClassLister(informer.GetIndexer()),
 		params: map[string]paramsEntry{}, now: time.Now,
 	}
 }
@@ -106,7 +117,7 @@ func (r *request) IngressClass(name string) (*networkingv1.IngressClass, bool, e
 		}
 		return class, err == nil, err
 	}
-	class, err := r.c.client.NetworkingV1().IngressClasses().Get(r.ctx, name, metav1.GetOptions{})
+	class, err := r.c.classes.Get(r.ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, false, nil
 	}
@@ -124,7 +135,7 @@ func (r *request) DefaultIngressClass() (string, error) {
 			return "", err
 		}
 	} else {
-		list, err := r.c.client.NetworkingV1().IngressClasses().List(r.ctx, metav1.ListOptions{})
+		list, err := r.c.classes.List(r.ctx, metav1.ListOptions{})
 		if err != nil {
 			return "", fmt.Errorf("list IngressClasses: %w", err)
 		}

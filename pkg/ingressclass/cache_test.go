@@ -41,7 +41,7 @@ func testCache(t *testing.T, objs ...runtime.Object) (*Cache, *dynamicfake.FakeD
 	if _, err := dyn.Resource(paramsResource).Create(context.Background(), params, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	return NewCache(classes, dyn, Options{}), dyn
+	return NewCache(classes.NetworkingV1(), dyn, Options{}), dyn
 }
 
 func TestLookupsBeforeAndAfterTheInformerSyncs(t *testing.T) {

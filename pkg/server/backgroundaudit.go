@@ -6,7 +6,7 @@ import (
 	"os"
 
 	"github.com/go-logr/logr"
-	"k8s.io/client-go/kubernetes"
+	coordinationclient "k8s.io/client-go/kubernetes/typed/coordination/v1"
 	"k8s.io/client-go/rest"
 
 	"github.com/privateguard/privateguard/pkg/backgroundaudit"
@@ -41,7 +41,7 @@ func newBackgroundAudit(o *Options, policies backgroundaudit.Policies, log logr.
 	}
 	leaseCfg := rest.CopyConfig(cfg)
 	leaseCfg.QPS, leaseCfg.Burst, leaseCfg.RateLimiter = leaseClientQPS, leaseClientBurst, nil
-	leases, err := kubernetes.NewForConfig(leaseCfg)
+	leases, err := coordinationclient.NewForConfig(leaseCfg)
 	if err != nil {
 		return nil, fmt.Errorf("background audit lease client: %w", err)
 	}
@@ -50,6 +50,6 @@ func newBackgroundAudit(o *Options, policies backgroundaudit.Policies, log logr.
 		Logger:   log.WithName("background-audit"),
 		Recorder: metrics.BackgroundAuditRecorder{},
 	})
-	election := &backgroundaudit.Election{Leases: leases.CoordinationV1(), Namespace: namespace}
+	election := &backgroundaudit.Election{Leases: leases, Namespace: namespace}
 	return func(ctx context.Context) error { return auditor.Start(ctx, election) }, nil
 }

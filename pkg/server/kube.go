@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/time/rate"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
+	networkingclient "k8s.io/client-go/kubernetes/typed/networking/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/util/flowcontrol"
@@ -56,9 +56,9 @@ type waitingRateLimiter struct {
 // typed client for IngressClasses, the dynamic one for the AWS Load Balancer Controller's
 // IngressClassParams (a CRD the cluster may not have).
 func newIngressClassCache(cfg *rest.Config) (*ingressclass.Cache, error) {
-	client, err := kubernetes.NewForConfig(cfg)
+	client, err := networkingclient.NewForConfig(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
+		return nil, fmt.Errorf("kubernetes networking client: %w", err)
 	}
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
