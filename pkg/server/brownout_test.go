@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,25 +13,10 @@ import (
 
 	"github.com/go-logr/logr/funcr"
 
+	"github.com/privateguard/privateguard/internal/fakeapi"
 	"github.com/privateguard/privateguard/pkg/policy"
 	"github.com/privateguard/privateguard/pkg/serviceaccount"
 )
-
-// writeKubeconfig writes a kubeconfig pointing at server and returns its path.
-func writeKubeconfig(t *testing.T, server string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(path, []byte(fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters: [{name: fake, cluster: {server: %q}}]
-users: [{name: fake, user: {token: test}}]
-contexts: [{name: fake, context: {cluster: fake, user: fake}}]
-current-context: fake
-`, server)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
 
 // irsaReview is a pod review in namespace shop running as serviceAccount.
 func irsaReview(t *testing.T, serviceAccount string) []byte {
@@ -69,15 +51,13 @@ func (l *logLines) sink(prefix, args string) {
 // server is back, its cache syncing shortly after.
 func TestServeRecoversFromAnAPIServerBrownout(t *testing.T) {
 	role := map[string]string{policy.IRSARoleAnnotation: "arn:aws:iam::111122223333:role/web"}
-	api := &fakeAPIServer{accounts: map[string]map[string]string{"shop/web": role}, userAgents: map[string]bool{}}
-	api.outage.Store("hang")
-	apiServer := httptest.NewServer(api)
-	t.Cleanup(apiServer.Close)
+	api := fakeapi.New(map[string]map[string]string{"shop/web": role})
+	api.SetOutage(fakeapi.Hang)
 
 	logs := &logLines{}
 	o, ca := testOptions(t, examplePolicy)
 	o.ServiceAccounts = true
-	o.Kubeconfig = writeKubeconfig(t, apiServer.URL)
+	o.Kubeconfig = api.Start(t)
 	o.Logger = funcr.New(logs.sink, funcr.Options{})
 	o.ServiceAccountCache = serviceaccount.CacheOptions{SyncGrace: time.Second, ListTimeout: 2 * time.Second, WatchIdleTimeout: 10 * time.Second}
 	started := time.Now()
@@ -94,7 +74,7 @@ func TestServeRecoversFromAnAPIServerBrownout(t *testing.T) {
 			go func() { defer wg.Done(); _ = injected("web") }()
 		}
 		wg.Wait()
-		api.outage.Store("500")
+		api.SetOutage(fakeapi.InternalError)
 		for range 20 {
 			_ = injected("web")
 		}
@@ -104,13 +84,13 @@ func TestServeRecoversFromAnAPIServerBrownout(t *testing.T) {
 			t.Errorf("%d error lines for 40 failed lookups of 2 causes, want 1 or 2 per cause:\n%s", len(logs.errors), strings.Join(logs.errors, "\n"))
 		}
 		for _, line := range logs.errors {
-			if len(line) > 1000 || strings.Contains(line, "goroutine") || strings.Contains(line, "etcd is unhappy") {
+			if len(line) > 1000 || strings.Contains(line, "goroutine") || strings.Contains(line, "etcdserver") {
 				t.Errorf("error line of %d bytes, want one short line: %.300s", len(line), line)
 			}
 		}
 	})
 	t.Run("lookups work again as soon as the API server is back", func(t *testing.T) {
-		api.outage.Store("")
+		api.SetOutage(fakeapi.Up)
 		recovered := time.Now()
 		deadline := recovered.Add(5 * time.Second)
 		for !injected("web") {
@@ -124,13 +104,9 @@ func TestServeRecoversFromAnAPIServerBrownout(t *testing.T) {
 	t.Run("the cache syncs within 30s of the recovery", func(t *testing.T) {
 		deadline := time.Now().Add(30 * time.Second)
 		for {
-			api.mu.Lock()
-			before := len(api.gets)
-			api.mu.Unlock()
+			before := len(api.Gets())
 			_ = injected("web")
-			api.mu.Lock()
-			after := len(api.gets)
-			api.mu.Unlock()
+			after := len(api.Gets())
 			if after == before {
 				return // answered from the cache
 			}
@@ -148,20 +124,16 @@ func TestServeRecoversFromAnAPIServerBrownout(t *testing.T) {
 // context deadline") and the pods went through without their STS variables.
 func TestServeLooksUpABurstOfNewServiceAccounts(t *testing.T) {
 	role := map[string]string{policy.IRSARoleAnnotation: "arn:aws:iam::111122223333:role/web"}
-	api := &fakeAPIServer{accounts: map[string]map[string]string{}, userAgents: map[string]bool{}}
-	apiServer := httptest.NewServer(api)
-	t.Cleanup(apiServer.Close)
+	api := fakeapi.New(nil)
 	o, ca := testOptions(t, examplePolicy)
 	o.ServiceAccounts = true
-	o.Kubeconfig = writeKubeconfig(t, apiServer.URL)
+	o.Kubeconfig = api.Start(t)
 	srv := startServer(t, o, ca)
 
 	const pods = 400
-	api.mu.Lock()
 	for i := range pods {
-		api.accounts[fmt.Sprintf("shop/sa-%d", i)] = role
+		api.Put(fmt.Sprintf("shop/sa-%d", i), role)
 	}
-	api.mu.Unlock()
 	srv.client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
 
 	var missed atomic.Int32

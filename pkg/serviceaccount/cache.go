@@ -21,8 +21,6 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/cache"
-
-	"github.com/privateguard/privateguard/pkg/policy"
 )
 
 // serviceAccountsResource is what the cache lists and watches.
@@ -43,7 +41,7 @@ type CacheOptions struct {
 	// SyncGrace is how long Ready waits for the first sync before reporting ready
 	// anyway: an unsynced cache still answers, through direct GETs. Default 30s.
 	SyncGrace time.Duration
-	// ListTimeout bounds one list of every service account. Default 30s.
+	// ListTimeout bounds each page of the list of every service account. Default 30s.
 	ListTimeout time.Duration
 	// WatchIdleTimeout restarts a watch that delivered nothing (not even a bookmark,
 	// which the API server sends about every minute) for this long. Before the first sync
@@ -114,10 +112,8 @@ func (c *Cache) Start(ctx context.Context) error {
 	c.started.Store(c.now().UnixNano())
 	resource := c.client.Resource(serviceAccountsResource)
 	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-			ctx, cancel := context.WithTimeout(ctx, c.opts.ListTimeout)
-			defer cancel()
-			return resource.List(ctx, opts)
+		ListWithContextFunc: func(ctx context.Context, _ metav1.ListOptions) (runtime.Object, error) {
+			return listAccounts(ctx, resource, c.opts.ListTimeout)
 		},
 		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
 			idle := c.opts.WatchIdleTimeout
@@ -132,16 +128,17 @@ func (c *Cache) Start(ctx context.Context) error {
 			})
 		},
 	}
+	restore := collectEagerly()
+	defer restore()
 	go func() {
-		releaseListMemory(ctx, c.HasSynced)
+		releaseListMemory(ctx, c.HasSynced, c.opts.SyncGrace, restore)
 		if c.HasSynced() {
 			c.opts.Logger.Info("service-account cache synced", "after", c.now().Sub(time.Unix(0, c.started.Load())).Round(time.Millisecond).String())
 		}
 	}()
-	// The client says whether it supports streaming lists (fake clients do not).
 	backoff := reflectorBackoff
-	r := cache.NewReflectorWithOptions(cache.ToListWatcherWithWatchListSemantics(lw, c.client),
-		&metav1.PartialObjectMetadata{}, &c.index, cache.ReflectorOptions{Name: "serviceaccounts", Backoff: &backoff})
+	r := cache.NewReflectorWithOptions(listOnly{lw}, &metav1.PartialObjectMetadata{}, &c.index,
+		cache.ReflectorOptions{Name: "serviceaccounts", Backoff: &backoff})
 	r.RunWithContext(ctx)
 	return nil
 }
@@ -215,35 +212,6 @@ type irsaIndex struct {
 	synced  atomic.Bool
 }
 
-var _ cache.TransformingStore = (*irsaIndex)(nil)
-
-// Transformer trims each service account as it arrives, so that the reflector's
-// temporary store of a streaming list holds no more than the index needs: without it,
-// the initial list of a large cluster briefly holds every managedFields entry.
-func (x *irsaIndex) Transformer() cache.TransformFunc { return trim }
-
-// trim keeps a service account's name, namespace, resource version and the two
-// annotations the rule reads.
-func trim(obj any) (any, error) {
-	m, ok := obj.(*metav1.PartialObjectMetadata)
-	if !ok {
-		return obj, nil // a tombstone or an unexpected type: leave it to the reflector
-	}
-	trimmed := &metav1.PartialObjectMetadata{
-		TypeMeta:   m.TypeMeta,
-		ObjectMeta: metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, ResourceVersion: m.ResourceVersion},
-	}
-	for _, key := range []string{policy.IRSARoleAnnotation, policy.STSRegionalEndpointsAnnotation} {
-		if v, ok := m.Annotations[key]; ok {
-			if trimmed.Annotations == nil {
-				trimmed.Annotations = map[string]string{}
-			}
-			trimmed.Annotations[key] = v
-		}
-	}
-	return trimmed, nil
-}
-
 func (x *irsaIndex) get(key string) (f Facts, found bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -274,8 +242,11 @@ const maxMissing = 10000
 
 // entry is the key and value the index keeps for a service account.
 func entry(obj any) (string, Facts, error) {
-	if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		return tombstone.Key, Facts{}, nil
+	switch obj := obj.(type) {
+	case *account:
+		return obj.key, obj.facts, nil
+	case cache.DeletedFinalStateUnknown:
+		return obj.Key, Facts{}, nil
 	}
 	m, err := meta.Accessor(obj)
 	if err != nil {

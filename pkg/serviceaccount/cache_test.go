@@ -9,6 +9,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/metadata"
 	metadatafake "k8s.io/client-go/metadata/fake"
 	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
@@ -32,7 +33,7 @@ func testScheme() *runtime.Scheme {
 
 // startCache runs a Cache on a fake metadata client until the test ends and waits for
 // its first list.
-func startCache(t *testing.T, client *metadatafake.FakeMetadataClient) *Cache {
+func startCache(t *testing.T, client metadata.Interface) *Cache {
 	t.Helper()
 	c := NewCache(client, CacheOptions{})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -127,23 +128,6 @@ func TestCacheLookupErrorIsReturned(t *testing.T) {
 	}
 }
 
-func TestTrimKeepsOnlyWhatTheIndexReads(t *testing.T) {
-	in := serviceAccount("team-a", "app", map[string]string{
-		policy.IRSARoleAnnotation:                          "arn:aws:iam::111122223333:role/app",
-		"kubectl.kubernetes.io/last-applied-configuration": "{...}",
-	})
-	in.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}
-	in.ResourceVersion = "42"
-	out, err := trim(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := out.(*metav1.PartialObjectMetadata)
-	if len(m.Annotations) != 1 || m.Annotations[policy.IRSARoleAnnotation] == "" || m.ManagedFields != nil || m.ResourceVersion != "42" {
-		t.Errorf("trimmed = %+v, want name, namespace, resource version and the role annotation only", m.ObjectMeta)
-	}
-}
-
 func TestIndexFollowsWatchEvents(t *testing.T) {
 	role := map[string]string{policy.IRSARoleAnnotation: "arn:aws:iam::111122223333:role/app"}
 	x := irsaIndex{entries: map[string]Facts{}}
@@ -185,15 +169,11 @@ func TestIndexKeepsTheRegionalOptOut(t *testing.T) {
 	sa := serviceAccount("a", "global", map[string]string{
 		policy.IRSARoleAnnotation: "arn:aws:iam::111122223333:role/global", policy.STSRegionalEndpointsAnnotation: "false", "team": "x",
 	})
-	trimmed, err := trim(sa)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := x.Add(trimmed); err != nil {
+	if err := x.Add(sa); err != nil {
 		t.Fatal(err)
 	}
 	if f, _ := x.get("a/global"); !f.IRSA || !f.RegionalOptOut {
-		t.Errorf("facts %+v, want IRSA and the regional opt-out kept through the trim", f)
+		t.Errorf("facts %+v, want IRSA and the regional opt-out", f)
 	}
 	empty := serviceAccount("a", "empty", map[string]string{policy.IRSARoleAnnotation: ""})
 	if err := x.Add(empty); err != nil {

@@ -3,23 +3,69 @@ package serviceaccount
 import (
 	"context"
 	"runtime/debug"
+	"sync"
 	"time"
 )
 
-// releaseListMemory waits for the cache's first sync, then returns the memory of the
-// initial list to the system. That list is the server's one large allocation (tens of
-// MiB in a cluster with 50,000 service accounts) and is garbage once the cache holds its
-// few bytes per account; without this the process would keep it until the runtime's
-// next forced collection and its scavenger get to it, minutes later.
-func releaseListMemory(ctx context.Context, synced func() bool) {
+// listGCPercent is the collector's target (GOGC) while the initial list runs. That list
+// is the server's one burst of short-lived garbage (each page of 500 service accounts
+// is decoded whole, then dropped), and at the default of 100 the heap may grow to twice
+// what is live before the collector runs: with 50,000 service accounts that headroom
+// was a fifth of the process's peak memory. For the second or so of the list the
+// collector runs four times as often instead; then the process's own setting is back.
+const listGCPercent = 25
+
+// eagerGC lowers the collector's target for as long as any cache is listing.
+var eagerGC struct {
+	sync.Mutex
+	listing int // caches whose first list is running
+	saved   int // the process's own GOGC, restored when the last one ends
+}
+
+// collectEagerly lowers GOGC to listGCPercent (unless the process runs with less, or
+// with the collector off) and returns the function that gives it back.
+func collectEagerly() (restore func()) {
+	eagerGC.Lock()
+	defer eagerGC.Unlock()
+	if eagerGC.listing == 0 {
+		eagerGC.saved = debug.SetGCPercent(listGCPercent)
+		if eagerGC.saved < listGCPercent { // off (-1) or already lower: leave it as it was
+			debug.SetGCPercent(eagerGC.saved)
+		}
+	}
+	eagerGC.listing++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			eagerGC.Lock()
+			defer eagerGC.Unlock()
+			if eagerGC.listing--; eagerGC.listing == 0 {
+				debug.SetGCPercent(eagerGC.saved)
+			}
+		})
+	}
+}
+
+// releaseListMemory waits for the cache's first sync, or at most for grace (an API
+// server that is away must not leave the collector busy), and calls restore (from
+// collectEagerly); once synced it returns the memory of the initial list to the system.
+// Without that the process would keep it until the runtime's scavenger got to it,
+// minutes later.
+func releaseListMemory(ctx context.Context, synced func() bool, grace time.Duration, restore func()) {
+	defer restore()
+	deadline := time.NewTimer(grace)
+	defer deadline.Stop()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for !synced() {
 		select {
 		case <-ctx.Done():
 			return
+		case <-deadline.C:
+			return
 		case <-tick.C:
 		}
 	}
+	restore()
 	debug.FreeOSMemory()
 }

@@ -23,7 +23,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -34,6 +33,8 @@ import (
 	"testing"
 	"text/tabwriter"
 	"time"
+
+	"github.com/privateguard/privateguard/internal/fakeapi"
 )
 
 var (
@@ -58,7 +59,7 @@ type suite struct {
 	short  bool
 	dir    string
 	ca     *authority
-	api    *fakeAPI
+	api    *fakeapi.Server
 	client *http.Client
 
 	mu       sync.Mutex
@@ -122,22 +123,18 @@ func (p *phaseStats) percentile(q float64) time.Duration {
 	return l[min(len(l)-1, int(q*float64(len(l))))]
 }
 
+// roleOf is the IRSA annotation of a service account named name.
+func roleOf(name string) map[string]string {
+	return map[string]string{"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/" + name}
+}
+
 func TestFaults(t *testing.T) {
 	if _, err := os.Stat(*binary); err != nil {
 		t.Fatalf("the privateguard binary %s: %v (run make build, or pass -bin)", *binary, err)
 	}
 	s := &suite{t: t, short: testing.Short(), dir: t.TempDir(), ca: newAuthority(t), readyNow: map[*replica]bool{},
-		api: &fakeAPI{irsa: map[string]bool{"shop/web": true, "shop/plain": false}}}
-	apiServer := httptest.NewServer(s.api) // 127.0.0.1
-	t.Cleanup(apiServer.Close)
-	kubeconfig := filepath.Join(s.dir, "kubeconfig")
-	writeFile(t, kubeconfig, fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters: [{name: fake, cluster: {server: %q}}]
-users: [{name: fake, user: {token: t}}]
-contexts: [{name: fake, context: {cluster: fake, user: fake}}]
-current-context: fake
-`, apiServer.URL))
+		api: fakeapi.New(map[string]map[string]string{"shop/web": roleOf("web"), "shop/plain": nil})}
+	kubeconfig := s.api.Start(t) // 127.0.0.1
 	s.client = &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: s.ca.pool}, MaxIdleConnsPerHost: 16, IdleConnTimeout: 30 * time.Second}}
 
@@ -167,8 +164,8 @@ current-context: fake
 	s.notef("replicas ready after %s (a) and %s (b)", a.waitReady(t, 30*time.Second).Round(time.Millisecond), b.waitReady(t, 30*time.Second).Round(time.Millisecond))
 	s.replicas = []*replica{a, b}
 	// Service accounts created after the sync: every lookup of them is a direct GET.
-	s.api.add("shop/late-irsa", true)
-	s.api.add("shop/late-plain", false)
+	s.api.Put("shop/late-irsa", roleOf("late-irsa"))
+	s.api.Put("shop/late-plain", nil)
 
 	stop := s.run(a)
 	defer stop()
@@ -603,19 +600,19 @@ func (s *suite) slowClients(a *replica, within time.Duration) {
 // ---- the API server fails ----
 
 func (s *suite) apiFaults(t *testing.T, kubeconfig string, env, common []string, policyDir, certDir string, d time.Duration) {
-	for _, outage := range []string{"500", "hang"} {
-		s.begin("API server " + map[string]string{"500": "answers 500", "hang": "hangs"}[outage])
-		s.api.setOutage(outage)
+	for _, outage := range []fakeapi.Outage{fakeapi.InternalError, fakeapi.Hang} {
+		s.begin("API server " + map[fakeapi.Outage]string{fakeapi.InternalError: "answers 500", fakeapi.Hang: "hangs"}[outage])
+		s.api.SetOutage(outage)
 		s.outage.Store(true)
 		var c *replica
-		if outage == "hang" {
+		if outage == fakeapi.Hang {
 			// A replica started during the brownout.
 			c = newReplica(t, "c", append([]string{"--config=" + filepath.Join(policyDir, "policy.yaml"), "--cert-dir=" + certDir}, common...), env, s.dir)
 			c.start(t)
 		}
 		time.Sleep(d)
 		s.begin("API server recovers")
-		s.api.setOutage("")
+		s.api.SetOutage(fakeapi.Up)
 		recovered := time.Now()
 		for {
 			resp, err := s.post(s.replicas[0].webhook, "/mutate", podReview("late-irsa", ecrImage, 0))
@@ -629,7 +626,7 @@ func (s *suite) apiFaults(t *testing.T, kubeconfig string, env, common []string,
 			time.Sleep(20 * time.Millisecond)
 		}
 		s.outage.Store(false)
-		s.notef("after the API server %s: lookups back %s after its recovery", map[string]string{"500": "answered 500", "hang": "hung"}[outage], time.Since(recovered).Round(time.Millisecond))
+		s.notef("after the API server %s: lookups back %s after its recovery", map[fakeapi.Outage]string{fakeapi.InternalError: "answered 500", fakeapi.Hang: "hung"}[outage], time.Since(recovered).Round(time.Millisecond))
 		if c != nil {
 			s.notef("replica c, started while the API server hung: ready %s after start, %s after the recovery",
 				c.waitReady(t, 40*time.Second).Round(time.Millisecond), time.Since(recovered).Round(time.Millisecond))
@@ -644,7 +641,7 @@ func (s *suite) apiFaults(t *testing.T, kubeconfig string, env, common []string,
 func (s *suite) irsaBurst(n int) {
 	s.begin(fmt.Sprintf("%d new IRSA service accounts", n))
 	for i := range n {
-		s.api.add(fmt.Sprintf("shop/burst-%d", i), true)
+		s.api.Put(fmt.Sprintf("shop/burst-%d", i), roleOf(fmt.Sprintf("burst-%d", i)))
 	}
 	var missed atomic.Int32
 	work := make(chan int)

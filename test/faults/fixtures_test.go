@@ -11,7 +11,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"math/big"
@@ -22,8 +21,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -134,106 +131,6 @@ func servedSerial(addr string, pool *x509.CertPool) (int64, error) {
 	}
 	defer conn.Close()
 	return conn.ConnectionState().PeerCertificates[0].SerialNumber.Int64(), nil
-}
-
-// ---- the fake API server behind the service-account lookups ----
-
-// fakeAPI serves service accounts as metadata (list, watch, get) and can fail: "500"
-// answers internal errors, "hang" holds every request until the outage ends.
-type fakeAPI struct {
-	outage atomic.Value // string
-	mu     sync.Mutex
-	irsa   map[string]bool // namespace/name → has the role annotation
-	gets   atomic.Int64
-}
-
-func (f *fakeAPI) setOutage(o string) { f.outage.Store(o) }
-
-func (f *fakeAPI) add(key string, irsa bool) {
-	f.mu.Lock()
-	f.irsa[key] = irsa
-	f.mu.Unlock()
-}
-
-func (f *fakeAPI) meta(key string, irsa bool) map[string]any {
-	ns, name, _ := strings.Cut(key, "/")
-	m := map[string]any{"namespace": ns, "name": name, "resourceVersion": "1"}
-	if irsa {
-		m["annotations"] = map[string]string{"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/" + name}
-	}
-	return map[string]any{"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata", "metadata": m}
-}
-
-func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	for {
-		o, _ := f.outage.Load().(string)
-		if o == "500" {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusInternalServerError)
-			_, _ = fmt.Fprint(w, `{"apiVersion":"v1","kind":"Status","status":"Failure","reason":"InternalError","code":500,"message":"etcdserver: request timed out"}`)
-			return
-		}
-		if o != "hang" {
-			break
-		}
-		select {
-		case <-r.Context().Done():
-			return
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	w.Header().Set("Content-Type", "application/json")
-	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-	switch {
-	case r.URL.Path == "/api/v1/serviceaccounts" && r.URL.Query().Get("watch") == "true":
-		enc := json.NewEncoder(w)
-		if r.URL.Query().Get("sendInitialEvents") == "true" {
-			f.mu.Lock()
-			for key, irsa := range f.irsa {
-				_ = enc.Encode(map[string]any{"type": "ADDED", "object": f.meta(key, irsa)})
-			}
-			f.mu.Unlock()
-			_ = enc.Encode(map[string]any{"type": "BOOKMARK", "object": map[string]any{
-				"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata",
-				"metadata": map[string]any{"resourceVersion": "1", "annotations": map[string]string{"k8s.io/initial-events-end": "true"}},
-			}})
-		}
-		w.(http.Flusher).Flush()
-		// Stream until the client leaves, or an outage begins (the connection drops).
-		for {
-			select {
-			case <-r.Context().Done():
-				return
-			case <-time.After(50 * time.Millisecond):
-			}
-			if o, _ := f.outage.Load().(string); o != "" {
-				return
-			}
-		}
-	case r.URL.Path == "/api/v1/serviceaccounts":
-		var items []any
-		f.mu.Lock()
-		for key, irsa := range f.irsa {
-			items = append(items, f.meta(key, irsa))
-		}
-		f.mu.Unlock()
-		_ = json.NewEncoder(w).Encode(map[string]any{"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadataList",
-			"metadata": map[string]any{"resourceVersion": "1"}, "items": items})
-	case len(parts) == 6 && parts[2] == "namespaces" && parts[4] == "serviceaccounts":
-		f.gets.Add(1)
-		key := parts[3] + "/" + parts[5]
-		f.mu.Lock()
-		irsa, ok := f.irsa[key]
-		f.mu.Unlock()
-		if !ok {
-			w.WriteHeader(http.StatusNotFound)
-			_, _ = fmt.Fprint(w, `{"apiVersion":"v1","kind":"Status","status":"Failure","reason":"NotFound","code":404}`)
-			return
-		}
-		_ = json.NewEncoder(w).Encode(f.meta(key, irsa))
-	default:
-		http.NotFound(w, r)
-	}
 }
 
 // ---- replicas: the real binary ----
