@@ -84,7 +84,10 @@ func NewCache(client networkingclient.IngressClassesGetter, dyn dynamic.Interfac
 			return classes.Watch(ctx, o)
 		},
 	}
-	informer := cache.NewSharedIndexInformer(lw, &networkingv1.IngressClass{}, opts.Resync, cache.Indexers{})
+	// As the generated informers do: the client says whether it can stream the initial
+	// list (a fake cannot).
+	informer := cache.NewSharedIndexInformer(cache.ToListWatcherWithWatchListSemantics(lw, client),
+		&networkingv1.IngressClass{}, opts.Resync, cache.Indexers{})
 	return &Cache{
 		classes: classes, dynamic: dyn, opts: opts,
 		informer: informer, lister: networkinglisters.NewIngressClassLister(informer.GetIndexer()),

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
+	networkingclient "k8s.io/client-go/kubernetes/typed/networking/v1"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/privateguard/privateguard/pkg/policy"
@@ -41,8 +42,16 @@ func testCache(t *testing.T, objs ...runtime.Object) (*Cache, *dynamicfake.FakeD
 	if _, err := dyn.Resource(paramsResource).Create(context.Background(), params, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	return NewCache(classes.NetworkingV1(), dyn, Options{}), dyn
+	return NewCache(fakeNetworking{classes.NetworkingV1()}, dyn, Options{}), dyn
 }
+
+// fakeNetworking is the fake clientset's networking client, saying as the clientset does
+// that it cannot stream an initial list (WatchListClient).
+type fakeNetworking struct {
+	networkingclient.NetworkingV1Interface
+}
+
+func (fakeNetworking) IsWatchListSemanticsUnSupported() bool { return true }
 
 func TestLookupsBeforeAndAfterTheInformerSyncs(t *testing.T) {
 	for _, started := range []bool{false, true} {
@@ -57,7 +66,10 @@ func TestLookupsBeforeAndAfterTheInformerSyncs(t *testing.T) {
 			if started {
 				go c.Start(ctx)
 				deadline := time.Now().Add(5 * time.Second)
-				for !c.informer.HasSynced() && time.Now().Before(deadline) {
+				for !c.informer.HasSynced() {
+					if time.Now().After(deadline) {
+						t.Fatal("the IngressClass informer did not sync in 5s")
+					}
 					time.Sleep(10 * time.Millisecond)
 				}
 			}
