@@ -21,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -477,7 +478,11 @@ func (s *suite) floods(a *replica, d time.Duration) {
 		resp.Body.Close()
 		return resp.StatusCode
 	})
-	s.phase.Load().note = fmt.Sprintf("large reviews answered %v; normal review p99 %s", codes, s.probe(a, 0))
+	var answered []string
+	for _, code := range slices.Sorted(maps.Keys(codes)) {
+		answered = append(answered, fmt.Sprintf("%d × %d", codes[code], code))
+	}
+	s.phase.Load().note = fmt.Sprintf("large reviews answered %s; normal review p99 %s", strings.Join(answered, ", "), s.probe(a, 0))
 
 	s.begin("30 stalled near-limit bodies")
 	ctx, cancel := context.WithTimeout(context.Background(), d)
