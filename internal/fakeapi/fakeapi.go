@@ -38,6 +38,9 @@ const (
 // Server is the fake API server. The zero value serves no service accounts.
 type Server struct {
 	outage atomic.Value // Outage
+	// expired makes watches end with 410 Gone (the version they resume from was
+	// compacted away) until the next list.
+	expired atomic.Bool
 
 	mu         sync.Mutex
 	accounts   map[string]map[string]string // namespace/name → annotations
@@ -93,6 +96,18 @@ func (s *Server) Put(key string, annotations map[string]string) {
 	}
 	s.accounts[key] = annotations
 }
+
+// Delete removes a service account. Watches do not see it: the cache must list again.
+func (s *Server) Delete(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.accounts, key)
+}
+
+// ExpireWatches ends the watches in progress, and refuses new ones until the next list,
+// as an API server does once the version a watch would resume from is compacted away:
+// the client must list again.
+func (s *Server) ExpireWatches() { s.expired.Store(true) }
 
 // Gets is the service accounts read one by one so far (namespace/name), in order.
 func (s *Server) Gets() []string {
@@ -165,6 +180,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	offset, _ := strconv.Atoi(q.Get("continue"))
 	limit, _ := strconv.Atoi(q.Get("limit"))
+	s.expired.Store(false)
 	s.mu.Lock()
 	s.lists = append(s.lists, q)
 	keys := make([]string, 0, len(s.accounts))
@@ -193,10 +209,17 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 }
 
 // watch sends nothing until the client leaves or an outage begins (the connection then
-// drops, as when an API server goes away).
+// drops, as when an API server goes away), or it expires (ExpireWatches).
 func (s *Server) watch(w http.ResponseWriter, r *http.Request) {
 	w.(http.Flusher).Flush()
 	for s.currentOutage() == Up {
+		if s.expired.Load() {
+			_ = json.NewEncoder(w).Encode(map[string]any{"type": "ERROR", "object": map[string]any{
+				"apiVersion": "v1", "kind": "Status", "status": "Failure", "reason": "Expired", "code": http.StatusGone,
+				"message": "too old resource version",
+			}})
+			return
+		}
 		select {
 		case <-r.Context().Done():
 			return

@@ -84,10 +84,10 @@ type Options struct {
 	Logger logr.Logger
 	// Version is reported in the start-up log line and the Kubernetes client's user agent.
 	Version string
-	// ServiceAccountLookup, when set, replaces the informer cache that ServiceAccounts
-	// would build: for embedding and tests. Default nil.
+	// ServiceAccountLookup, when set, replaces the cache that ServiceAccounts would build:
+	// for embedding and tests. Default nil.
 	ServiceAccountLookup serviceaccount.ServiceAccounts
-	// ServiceAccountCache tunes the informer cache that ServiceAccounts builds (budgets,
+	// ServiceAccountCache tunes the cache that ServiceAccounts builds (budgets,
 	// sync grace, watch restarts): for embedding and tests. The zero value gives the
 	// cache's defaults.
 	ServiceAccountCache serviceaccount.CacheOptions

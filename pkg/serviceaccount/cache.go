@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,7 +78,8 @@ type Cache struct {
 	opts    CacheOptions
 	index   irsaIndex
 	gets    singleflight.Group
-	started atomic.Int64 // unix nanoseconds of Start
+	started atomic.Int64           // unix nanoseconds of Start
+	listing atomic.Pointer[func()] // ends the eager collection of the list in flight
 	now     func() time.Time
 }
 
@@ -103,8 +105,10 @@ func NewCache(client metadata.Interface, opts CacheOptions) *Cache {
 	if opts.Logger.GetSink() == nil {
 		opts.Logger = logr.Discard()
 	}
-	return &Cache{client: client, opts: opts, now: time.Now,
+	c := &Cache{client: client, opts: opts, now: time.Now,
 		index: irsaIndex{entries: map[string]Facts{}, missing: map[string]time.Time{}}}
+	c.index.replaced = c.replaced
+	return c
 }
 
 // Start lists and watches service accounts until ctx is done. It returns nil then.
@@ -113,7 +117,7 @@ func (c *Cache) Start(ctx context.Context) error {
 	resource := c.client.Resource(serviceAccountsResource)
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, _ metav1.ListOptions) (runtime.Object, error) {
-			return listAccounts(ctx, resource, c.opts.ListTimeout)
+			return c.list(ctx, resource)
 		},
 		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
 			idle := c.opts.WatchIdleTimeout
@@ -128,19 +132,48 @@ func (c *Cache) Start(ctx context.Context) error {
 			})
 		},
 	}
-	restore := collectEagerly()
-	defer restore()
-	go func() {
-		releaseListMemory(ctx, c.HasSynced, c.opts.SyncGrace, restore)
-		if c.HasSynced() {
-			c.opts.Logger.Info("service-account cache synced", "after", c.now().Sub(time.Unix(0, c.started.Load())).Round(time.Millisecond).String())
-		}
-	}()
+	// A list the reflector dropped (it stopped before handing the list to the index)
+	// leaves the collector eager no longer than the cache runs.
+	defer c.endList()
 	backoff := reflectorBackoff
 	r := cache.NewReflectorWithOptions(listOnly{lw}, &metav1.PartialObjectMetadata{}, &c.index,
 		cache.ReflectorOptions{Name: "serviceaccounts", Backoff: &backoff})
 	r.RunWithContext(ctx)
 	return nil
+}
+
+// list is the reflector's list: listAccounts, with the collector running eagerly from
+// its first page until the index has swapped the result in (replaced), or the list
+// failed.
+func (c *Cache) list(ctx context.Context, resource metadata.ResourceInterface) (runtime.Object, error) {
+	c.endList() // a list before this one that never reached the index
+	restore := collectEagerly()
+	c.listing.Store(&restore)
+	list, err := listAccounts(ctx, resource, c.opts.ListTimeout)
+	if err != nil {
+		c.endList()
+		return nil, err
+	}
+	return list, nil
+}
+
+// endList gives the collector back its setting after a list, if one is in flight.
+func (c *Cache) endList() {
+	if restore := c.listing.Swap(nil); restore != nil {
+		(*restore)()
+	}
+}
+
+// replaced is called by the index once it holds a new list: the list's garbage (pages,
+// and the accounts themselves now that the index has their keys) goes back to the
+// system at once rather than when the runtime's scavenger gets to it, minutes later.
+func (c *Cache) replaced(n int, first bool) {
+	c.endList()
+	debug.FreeOSMemory()
+	if first {
+		c.opts.Logger.Info("service-account cache synced", "serviceAccounts", n,
+			"after", c.now().Sub(time.Unix(0, c.started.Load())).Round(time.Millisecond).String())
+	}
 }
 
 // HasSynced reports whether the cache has listed every service account once.
@@ -210,6 +243,9 @@ type irsaIndex struct {
 	entries map[string]Facts
 	missing map[string]time.Time // namespace/name → found missing, remembered until
 	synced  atomic.Bool
+	// replaced, when set, is called after each Replace with the number of entries and
+	// whether it was the first.
+	replaced func(n int, first bool)
 }
 
 func (x *irsaIndex) get(key string) (f Facts, found bool) {
@@ -296,7 +332,10 @@ func (x *irsaIndex) Replace(list []any, _ string) error {
 	x.mu.Lock()
 	x.entries = entries
 	x.mu.Unlock()
-	x.synced.Store(true)
+	first := !x.synced.Swap(true)
+	if x.replaced != nil {
+		x.replaced(len(entries), first)
+	}
 	return nil
 }
 

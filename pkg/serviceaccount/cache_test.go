@@ -97,7 +97,7 @@ func TestCacheIsIRSA(t *testing.T) {
 }
 
 func TestCacheMissAsksTheAPIServer(t *testing.T) {
-	// The informer is never started: its cache stays empty, as it is in the moment between
+	// The cache is never started: it stays empty, as it is in the moment between
 	// a service account's creation and the watch event that brings it in.
 	role := map[string]string{policy.IRSARoleAnnotation: "arn:aws:iam::111122223333:role/app"}
 	client := metadatafake.NewSimpleMetadataClient(testScheme(), serviceAccount("team-a", "new", role))

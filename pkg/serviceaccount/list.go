@@ -16,15 +16,6 @@ import (
 // page, about half a megabyte of metadata.
 const listPageSize = 500
 
-// The initial list is where the memory of a large cluster goes, so the cache does it
-// itself rather than leave it to the reflector. The reflector either gathers every page
-// of full objects (managedFields and all) into one list before handing it over, or,
-// streaming, keeps each object in a temporary store until the stream ends: 50,000
-// service accounts took the heap past 40 MiB either way. listAccounts instead reads the
-// list page by page and keeps of each service account only what the index keeps, its
-// key and facts, so the list costs about what the index costs and each page is garbage
-// as soon as the next one is asked for.
-
 // account is one service account as the index keeps it: a runtime.Object only so that
 // the reflector can hand a list of them to irsaIndex.Replace.
 type account struct {
@@ -34,9 +25,6 @@ type account struct {
 
 func (a *account) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
 func (a *account) DeepCopyObject() runtime.Object   { c := *a; return &c }
-
-// maxPresized bounds the room made for the list from the API server's count.
-const maxPresized = 1 << 20
 
 // accountList is a whole list of service accounts, as listAccounts gives it.
 type accountList struct {
@@ -56,11 +44,25 @@ func (l *accountList) DeepCopyObject() runtime.Object {
 }
 
 // listAccounts lists every service account, listPageSize at a time, each page bounded by
-// pageTimeout. It always reads the latest state (resource version ""): the reflector's
-// "0" (any cached state) would make the API server's watch cache ignore the page size
-// and send the whole list in one response. The latest state is never older than what
-// the reflector asks for, so its watch resumes correctly from the list's version. A
-// continuation that expired is an error like any other: the reflector lists again.
+// pageTimeout, and keeps of each only what the index keeps: its key and facts.
+//
+// A list is where the memory of a large cluster goes, so the cache does it itself rather
+// than leave it to the reflector. The reflector either gathers every page of full
+// objects (managedFields and all) into one list before handing it over, or, streaming
+// (WatchListClient), keeps each object in a temporary store until the stream ends:
+// 50,000 service accounts took the heap past 40 MiB either way. Here each page is
+// garbage as soon as the next one is asked for, and the list costs about what the
+// index costs.
+//
+// It always reads the latest state (resource version ""): with the reflector's "0" (any
+// cached state) the API server's watch cache ignores the page size and sends the whole
+// list in one response. The latest state is never older than what the reflector asks
+// for, so its watch resumes correctly from the list's version. The price is that an API
+// server without consistent reads from its watch cache serves these pages from etcd:
+// one paged read per 500 service accounts, at a replica's start and at each relist, as
+// a paged kubectl get would. A continuation that expired (etcd compacted past the list's
+// version while it ran) is an error like any other: the reflector lists again from the
+// start, at once.
 func listAccounts(ctx context.Context, resource metadata.ResourceInterface, pageTimeout time.Duration) (*accountList, error) {
 	out := &accountList{}
 	opts := metav1.ListOptions{Limit: listPageSize}
@@ -92,6 +94,9 @@ func listAccounts(ctx context.Context, resource metadata.ResourceInterface, page
 		opts.Continue = list.Continue
 	}
 }
+
+// maxPresized bounds the room made for a list from the API server's count.
+const maxPresized = 1 << 20
 
 // listOnly is the cache's ListerWatcher: it tells the reflector not to stream the
 // initial list (WatchListClient), whose temporary store would hold every object.

@@ -1,24 +1,23 @@
 package serviceaccount
 
 import (
-	"context"
 	"runtime/debug"
 	"sync"
-	"time"
 )
 
-// listGCPercent is the collector's target (GOGC) while the initial list runs. That list
-// is the server's one burst of short-lived garbage (each page of 500 service accounts
-// is decoded whole, then dropped), and at the default of 100 the heap may grow to twice
-// what is live before the collector runs: with 50,000 service accounts that headroom
-// was a fifth of the process's peak memory. For the second or so of the list the
-// collector runs four times as often instead; then the process's own setting is back.
+// listGCPercent is the collector's target (GOGC) while a list of every service account
+// runs. A list is the server's one burst of short-lived garbage (each page of 500
+// service accounts is decoded whole, then dropped, and the index is built anew from
+// the result), and at the default of 100 the heap may grow to twice what is live before
+// the collector runs: with 50,000 service accounts that headroom was a fifth of the
+// process's peak memory. For the second or so of a list the collector runs four times
+// as often instead; then the process's own setting is back.
 const listGCPercent = 25
 
 // eagerGC lowers the collector's target for as long as any cache is listing.
 var eagerGC struct {
 	sync.Mutex
-	listing int // caches whose first list is running
+	listing int // lists running
 	saved   int // the process's own GOGC, restored when the last one ends
 }
 
@@ -44,28 +43,4 @@ func collectEagerly() (restore func()) {
 			}
 		})
 	}
-}
-
-// releaseListMemory waits for the cache's first sync, or at most for grace (an API
-// server that is away must not leave the collector busy), and calls restore (from
-// collectEagerly); once synced it returns the memory of the initial list to the system.
-// Without that the process would keep it until the runtime's scavenger got to it,
-// minutes later.
-func releaseListMemory(ctx context.Context, synced func() bool, grace time.Duration, restore func()) {
-	defer restore()
-	deadline := time.NewTimer(grace)
-	defer deadline.Stop()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for !synced() {
-		select {
-		case <-ctx.Done():
-			return
-		case <-deadline.C:
-			return
-		case <-tick.C:
-		}
-	}
-	restore()
-	debug.FreeOSMemory()
 }
