@@ -144,12 +144,14 @@ func (c *Cache) Start(ctx context.Context) error {
 
 // list is the reflector's list: listAccounts, with the collector running eagerly from
 // its first page until the index has swapped the result in (replaced), or the list
-// failed.
+// failed. Not before the first page: a list that waits on an API server that is away
+// makes no garbage, and admission meanwhile is better off with the usual collector.
 func (c *Cache) list(ctx context.Context, resource metadata.ResourceInterface) (runtime.Object, error) {
 	c.endList() // a list before this one that never reached the index
-	restore := collectEagerly()
-	c.listing.Store(&restore)
-	list, err := listAccounts(ctx, resource, c.opts.ListTimeout)
+	list, err := listAccounts(ctx, resource, c.opts.ListTimeout, func() {
+		restore := collectEagerly()
+		c.listing.Store(&restore)
+	})
 	if err != nil {
 		c.endList()
 		return nil, err

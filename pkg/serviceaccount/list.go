@@ -44,7 +44,8 @@ func (l *accountList) DeepCopyObject() runtime.Object {
 }
 
 // listAccounts lists every service account, listPageSize at a time, each page bounded by
-// pageTimeout, and keeps of each only what the index keeps: its key and facts.
+// pageTimeout, and keeps of each only what the index keeps: its key and facts. It calls
+// firstPage, if not nil, once the first page has arrived.
 //
 // A list is where the memory of a large cluster goes, so the cache does it itself rather
 // than leave it to the reflector. The reflector either gathers every page of full
@@ -63,7 +64,7 @@ func (l *accountList) DeepCopyObject() runtime.Object {
 // a paged kubectl get would. A continuation that expired (etcd compacted past the list's
 // version while it ran) is an error like any other: the reflector lists again from the
 // start, at once.
-func listAccounts(ctx context.Context, resource metadata.ResourceInterface, pageTimeout time.Duration) (*accountList, error) {
+func listAccounts(ctx context.Context, resource metadata.ResourceInterface, pageTimeout time.Duration, firstPage func()) (*accountList, error) {
 	out := &accountList{}
 	opts := metav1.ListOptions{Limit: listPageSize}
 	for page := 1; ; page++ {
@@ -74,6 +75,9 @@ func listAccounts(ctx context.Context, resource metadata.ResourceInterface, page
 			return nil, fmt.Errorf("list service accounts (page %d): %w", page, err)
 		}
 		if out.Items == nil {
+			if firstPage != nil {
+				firstPage()
+			}
 			n := len(list.Items)
 			if r := list.RemainingItemCount; r != nil && *r > 0 && *r < maxPresized {
 				n += int(*r)
