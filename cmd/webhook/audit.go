@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -198,18 +199,26 @@ func (a *app) listCluster(ctx context.Context, opts *auditOptions) ([]audit.Reso
 // auditManifests judges manifests in two passes, so that only results are kept, never
 // the objects (an audit of 100,000 pods would otherwise hold them all): the first gathers
 // the facts (ServiceAccounts, IngressClasses) wherever they are in the input, the second
-// decodes and judges the other objects one at a time. Stdin is read once, into memory:
-// its bytes are far smaller than its decoded objects.
+// decodes and judges the other objects one at a time. Stdin can be read only once, so it
+// is first copied to a temporary file (removed on return) that both passes read.
 func (a *app) auditManifests(p *policy.Policy, opts *auditOptions) (*audit.Report, error) {
-	var stdin []byte
+	var stdin io.ReadSeeker
 	if slices.Contains(opts.Files, "-") && a.Stdin != nil {
-		var err error
-		if stdin, err = io.ReadAll(a.Stdin); err != nil {
+		spool, done, err := spool(a.Stdin)
+		if err != nil {
 			return nil, &audit.InputError{Source: audit.StdinSource, Err: err}
 		}
+		defer done()
+		stdin = spool
 	}
 	read := func(kinds func(schema.GroupVersionKind) bool, fn func(audit.Resource)) error {
-		r := audit.ManifestReader{Stdin: bytes.NewReader(stdin), Kinds: kinds}
+		r := audit.ManifestReader{Kinds: kinds}
+		if stdin != nil {
+			if _, err := stdin.Seek(0, io.SeekStart); err != nil {
+				return &audit.InputError{Source: audit.StdinSource, Err: err}
+			}
+			r.Stdin = stdin
+		}
 		return r.Walk(opts.Files, fn)
 	}
 	var facts []audit.Resource
@@ -223,6 +232,29 @@ func (a *app) auditManifests(p *policy.Policy, opts *auditOptions) (*audit.Repor
 		return nil, err
 	}
 	return report, nil
+}
+
+// spool copies r to a temporary file and returns it, and the function that closes and
+// removes it. Where no temporary file can be made (a read-only file system), it keeps r
+// in memory instead: the input's bytes, still far fewer than its decoded objects.
+func spool(r io.Reader) (io.ReadSeeker, func(), error) {
+	f, err := os.CreateTemp("", "privateguard-audit-stdin-")
+	if err != nil {
+		data, err := io.ReadAll(r)
+		if err != nil {
+			return nil, nil, err
+		}
+		return bytes.NewReader(data), func() {}, nil
+	}
+	done := func() {
+		f.Close()
+		os.Remove(f.Name())
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		done()
+		return nil, nil, err
+	}
+	return f, done, nil
 }
 
 // newClusterReader connects with kubeconfig, or when it is empty with kubectl's loading

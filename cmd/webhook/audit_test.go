@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -483,6 +486,65 @@ func TestRunReadsJSONDocumentsOfAYAMLStream(t *testing.T) {
 	for _, want := range []string{"Pod default/a (pods.yaml): allowed\n", "Pod default/b (pods.yaml): DENIED\n", "2 resources: 1 denied"} {
 		if !strings.Contains(got.stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, got.stdout)
+		}
+	}
+}
+
+// TestAuditReadsStdinLikeFiles gives the IRSA fixtures through stdin, the service
+// accounts after the workloads that use them: stdin is read in both passes, so the
+// results are those of the same documents given as files.
+func TestAuditReadsStdinLikeFiles(t *testing.T) {
+	var stdin strings.Builder
+	for _, name := range []string{"deployment.yaml", "serviceaccount.yaml"} {
+		data, err := os.ReadFile(filepath.Join("testdata/manifests/irsa", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stdin.WriteString(string(data) + "\n---\n")
+	}
+	results := func(o output) []map[string]any {
+		t.Helper()
+		var report struct {
+			Results []map[string]any `json:"results"`
+		}
+		if err := json.Unmarshal([]byte(o.stdout), &report); err != nil {
+			t.Fatalf("%v in %q (stderr %q)", err, o.stdout, o.stderr)
+		}
+		for _, r := range report.Results {
+			delete(r, "source")
+			delete(r, "line")
+		}
+		return report.Results
+	}
+	files := auditRun(t, app{}, "", "--config", "testdata/policy.yaml", "-o", "json",
+		"-f", "testdata/manifests/irsa/deployment.yaml", "-f", "testdata/manifests/irsa/serviceaccount.yaml")
+	fromStdin := auditRun(t, app{}, stdin.String(), "--config", "testdata/policy.yaml", "-o", "json", "-f", "-")
+	if fromStdin.code != files.code || !reflect.DeepEqual(results(fromStdin), results(files)) {
+		t.Errorf("from stdin: exit %d, results %v\nfrom files: exit %d, results %v", fromStdin.code, results(fromStdin), files.code, results(files))
+	}
+	if len(results(files)) == 0 {
+		t.Error("the fixtures gave no result to compare")
+	}
+}
+
+func TestSpoolKeepsStdinForBothPasses(t *testing.T) {
+	for _, tmp := range []string{t.TempDir(), filepath.Join(t.TempDir(), "missing")} {
+		t.Setenv("TMPDIR", tmp) // the second cannot hold a file: stdin is kept in memory
+		r, done, err := spool(strings.NewReader("kind: Pod\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for pass := 1; pass <= 2; pass++ {
+			if _, err := r.Seek(0, io.SeekStart); err != nil {
+				t.Fatal(err)
+			}
+			if data, _ := io.ReadAll(r); string(data) != "kind: Pod\n" {
+				t.Errorf("TMPDIR %s, pass %d read %q", tmp, pass, data)
+			}
+		}
+		done()
+		if left, _ := filepath.Glob(filepath.Join(tmp, "privateguard-audit-stdin-*")); len(left) != 0 {
+			t.Errorf("spool files left behind: %v", left)
 		}
 	}
 }

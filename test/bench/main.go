@@ -32,6 +32,7 @@ type options struct {
 	accounts     int
 	engine       string
 	auditPods    int
+	manifestPods int
 	load         bool
 }
 
@@ -48,6 +49,7 @@ func main() {
 	flag.IntVar(&o.accounts, "service-accounts", 50000, "service accounts in the cache for the memory figure (0 skips it; needs bin/kube-apiserver and bin/etcd)")
 	flag.StringVar(&o.engine, "engine", "", "output of the engine's go test -bench run to include")
 	flag.IntVar(&o.auditPods, "audit-pods", 100000, "pods in the API server for the background audit's figure (0 skips it; needs bin/kube-apiserver and bin/etcd)")
+	flag.IntVar(&o.manifestPods, "manifest-pods", 100000, "pods in the YAML stream `privateguard audit -f` reads, from a file and from stdin (0 skips it)")
 	flag.BoolVar(&o.load, "load", true, "run the load test against the baseline; false runs only the background audit's figure")
 	flag.Parse()
 	if err := run(o, os.Stdout); err != nil {
@@ -171,8 +173,9 @@ func run(o options, stdout io.Writer) error {
 	return writeReport(o, stdout, report.String())
 }
 
-// memoryFigures adds the figures of the service-account cache and of the background
-// audit to report, unless -service-accounts or -audit-pods is 0.
+// memoryFigures adds the figures of the service-account cache, of the background audit
+// and of `audit -f` to report, unless -service-accounts, -audit-pods or -manifest-pods
+// is 0.
 func memoryFigures(o options, work, certDir string, caPEM []byte, report *strings.Builder) error {
 	if o.accounts > 0 {
 		lines, err := serviceAccountMemory(o, work, certDir)
@@ -181,7 +184,17 @@ func memoryFigures(o options, work, certDir string, caPEM []byte, report *string
 		}
 		report.WriteString(lines)
 	}
-	return auditFigure(o, work, certDir, caPEM, report)
+	if err := auditFigure(o, work, certDir, caPEM, report); err != nil {
+		return err
+	}
+	if o.manifestPods > 0 {
+		table, err := manifestAuditCost(o, work)
+		if err != nil {
+			return fmt.Errorf("audit -f of %d pods: %w", o.manifestPods, err)
+		}
+		report.WriteString(table)
+	}
+	return nil
 }
 
 // auditFigure adds the background audit's figure to report unless -audit-pods is 0.
