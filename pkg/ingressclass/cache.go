@@ -3,8 +3,8 @@
 // alb-certificate-discovery knows which Ingresses the controller serves and which
 // certificates their classes carry.
 //
-// IngressClasses come from an informer cache (a cluster has a handful); until it has
-// synced, and for IngressClassParams (read only for the ALB Ingresses that reference
+// IngressClasses come from an informer cache (a cluster has a handful), whose watch is
+// restarted when it goes silent as the service accounts' is; until it has synced, and for IngressClassParams (read only for the ALB Ingresses that reference
 // them), a direct read with a short memory. Every read is bounded by the request's
 // context: a lookup that fails or runs out of time is an error, and the webhook then
 // judges the Ingress by its class name (alb counts), as without lookups. Nothing here
@@ -30,6 +30,7 @@ import (
 	networkinglisters "k8s.io/client-go/listers/networking/v1"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/privateguard/privateguard/internal/idlewatch"
 	"github.com/privateguard/privateguard/pkg/policy"
 )
 
@@ -43,6 +44,10 @@ type Options struct {
 	ParamsTTL time.Duration
 	// Resync of the IngressClass informer. Default 10m.
 	Resync time.Duration
+	// WatchIdleTimeout restarts an IngressClass watch that delivered nothing, not even a
+	// bookmark, for this long: an API server that hung would otherwise leave the
+	// informer's classes stale until the process restarts. Default 3m.
+	WatchIdleTimeout time.Duration
 }
 
 // Cache answers IngressClass lookups; Start runs its informer. It is safe for
@@ -75,13 +80,18 @@ func NewCache(client networkingclient.IngressClassesGetter, dyn dynamic.Interfac
 	if opts.Resync <= 0 {
 		opts.Resync = 10 * time.Minute
 	}
+	if opts.WatchIdleTimeout <= 0 {
+		opts.WatchIdleTimeout = 3 * time.Minute
+	}
 	classes := client.IngressClasses()
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			return classes.List(ctx, o)
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			return classes.Watch(ctx, o)
+			return idlewatch.Start(ctx, opts.WatchIdleTimeout, func() {}, func(ctx context.Context) (watch.Interface, error) {
+				return classes.Watch(ctx, o)
+			})
 		},
 	}
 	// As the generated informers do: the client says whether it can stream the initial

@@ -3,6 +3,7 @@ package ingressclass
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
 	networkingclient "k8s.io/client-go/kubernetes/typed/networking/v1"
@@ -112,5 +114,26 @@ func TestParamsAreRememberedAndErrorsReported(t *testing.T) {
 	})
 	if _, _, err := c.For(ctx).IngressClassParams("other"); err == nil {
 		t.Error("a failing GET gave no error")
+	}
+}
+
+func TestAHungIngressClassWatchIsRestarted(t *testing.T) {
+	classes := fake.NewClientset()
+	var watches atomic.Int32
+	classes.PrependWatchReactor("ingressclasses", func(k8stesting.Action) (bool, watch.Interface, error) {
+		watches.Add(1)
+		return true, watch.NewFake(), nil // accepted, then silent: no event, no bookmark
+	})
+	dyn := dynamicfake.NewSimpleDynamicClient(runtime.NewScheme())
+	c := NewCache(fakeNetworking{classes.NetworkingV1()}, dyn, Options{WatchIdleTimeout: 100 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go c.Start(ctx)
+	deadline := time.Now().Add(5 * time.Second)
+	for watches.Load() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d watches in 5s with a 100ms idle timeout: a silent watch is not restarted", watches.Load())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

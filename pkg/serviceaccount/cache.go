@@ -22,6 +22,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/privateguard/privateguard/internal/idlewatch"
 )
 
 // serviceAccountsResource is what the cache lists and watches.
@@ -127,7 +129,7 @@ func (c *Cache) Start(ctx context.Context) error {
 			onIdle := func() {
 				c.opts.Logger.Info("restarting a service-account watch that delivered nothing", "for", idle.String())
 			}
-			return watchWithIdleTimeout(ctx, idle, onIdle, func(ctx context.Context) (watch.Interface, error) {
+			return idlewatch.Start(ctx, idle, onIdle, func(ctx context.Context) (watch.Interface, error) {
 				return resource.Watch(ctx, opts)
 			})
 		},

@@ -1,4 +1,7 @@
-package serviceaccount
+// Package idlewatch restarts Kubernetes watches that went silent: an API server that
+// accepted a watch and then hung would otherwise hold a reflector forever, since a
+// watch has no client-side timeout.
+package idlewatch
 
 import (
 	"context"
@@ -8,11 +11,11 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 )
 
-// watchWithIdleTimeout starts a watch with start and stops it when nothing (no event, no
-// bookmark) arrived for idle, from the call on: an API server that accepted the request
-// and then hung would otherwise hold the reflector forever, since a watch has no
-// client-side timeout. The reflector sees the stopped watch end and starts another.
-func watchWithIdleTimeout(ctx context.Context, idle time.Duration, onIdle func(), start func(context.Context) (watch.Interface, error)) (watch.Interface, error) {
+// Start starts a watch with start and stops it when nothing (no event, no bookmark)
+// arrived for idle, from the call on, calling onIdle first. The reflector sees the
+// stopped watch end and starts another. Reflectors ask for bookmarks, which the API
+// server sends about every minute, so a few minutes of silence means a hung watch.
+func Start(ctx context.Context, idle time.Duration, onIdle func(), start func(context.Context) (watch.Interface, error)) (watch.Interface, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	timer := time.AfterFunc(idle, func() { onIdle(); cancel() })
 	inner, err := start(ctx)
