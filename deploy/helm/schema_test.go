@@ -1,6 +1,10 @@
 package helm_test
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -22,7 +26,9 @@ func TestLintIsClean(t *testing.T) {
 		"without cert-manager":  withRegion(userTLSValues),
 		"with a ServiceMonitor": withRegion("metrics:\n  serviceMonitor:\n    enabled: true\n"),
 		"audit mode":            "policy:\n  region: eu-west-1\n  mode: audit\n",
-		"alerts and dashboard":  withRegion("prometheusRule: {enabled: true}\ngrafana: {dashboard: {enabled: true}}\n"),
+		"exceptions": withRegion("  exceptions:\n  - name: vendor-batch\n    namespaces: [batch]\n    kinds: [CronJob, Job, Pod]\n" +
+			"    names: [report-*]\n    rules: [image-registry]\n    reason: vendor image, mirrored under INC-1234\n    expires: \"2027-03-31\"\n"),
+		"alerts and dashboard": withRegion("prometheusRule: {enabled: true}\ngrafana: {dashboard: {enabled: true}}\n"),
 	} {
 		t.Run(name, func(t *testing.T) {
 			lint := action.NewLint()
@@ -204,4 +210,71 @@ func TestChartRefusesKubernetesWithoutMatchConditions(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "kubeVersion") {
 		t.Errorf("rendering for Kubernetes 1.29: err = %v, want a kubeVersion error", err)
 	}
+}
+
+// TestSchemaKnowsEveryPolicyField walks the policy file's Go type and the chart's schema
+// of `policy` together: the schema refuses unknown fields, so a field the engine reads
+// and the schema lacks is a policy the server accepts and `helm install` refuses.
+func TestSchemaKnowsEveryPolicyField(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(chartDir, "values.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema map[string]any
+	if err := json.Unmarshal(data, &schema); err != nil {
+		t.Fatal(err)
+	}
+	definitions, _ := schema["definitions"].(map[string]any)
+	resolve := func(node map[string]any) map[string]any {
+		if ref, ok := node["$ref"].(string); ok {
+			def, _ := definitions[strings.TrimPrefix(ref, "#/definitions/")].(map[string]any)
+			return def
+		}
+		return node
+	}
+	// The policy refuses fix for the rules it means nothing to, and so does the schema.
+	fixable := map[string]bool{
+		"policy.rules." + string(policy.RuleClusterAutoscalerStaticInstanceList) + ".fix": true,
+		"policy.rules." + string(policy.RuleLBControllerWAFShield) + ".fix":               true,
+	}
+	report := func(path string) {
+		if strings.HasPrefix(path, "policy.rules.") && strings.HasSuffix(path, ".fix") && !fixable[path] {
+			return
+		}
+		t.Errorf("%s: not in values.schema.json", path)
+	}
+	var walk func(path string, typ reflect.Type, node map[string]any)
+	walk = func(path string, typ reflect.Type, node map[string]any) {
+		node = resolve(node)
+		if node == nil {
+			report(path)
+			return
+		}
+		for typ.Kind() == reflect.Pointer {
+			typ = typ.Elem()
+		}
+		switch typ.Kind() {
+		case reflect.Struct:
+			properties, _ := node["properties"].(map[string]any)
+			for i := range typ.NumField() {
+				name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+				if name == "" || name == "-" {
+					continue
+				}
+				child, _ := properties[name].(map[string]any)
+				walk(path+"."+name, typ.Field(i).Type, child)
+			}
+		case reflect.Slice:
+			items, _ := node["items"].(map[string]any)
+			walk(path+"[]", typ.Elem(), items)
+		case reflect.Map: // rules: every rule id has the settings' fields
+			properties, _ := node["properties"].(map[string]any)
+			for _, id := range policy.Rules {
+				child, _ := properties[string(id)].(map[string]any)
+				walk(path+"."+string(id), typ.Elem(), child)
+			}
+		}
+	}
+	policySchema, _ := schema["properties"].(map[string]any)["policy"].(map[string]any)
+	walk("policy", reflect.TypeOf(policy.File{}), policySchema)
 }
