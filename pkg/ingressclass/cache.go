@@ -39,9 +39,13 @@ var paramsResource = schema.GroupVersionResource{Group: policy.IngressClassParam
 
 // Options configure a Cache.
 type Options struct {
-	// ParamsTTL is how long an IngressClassParams read (or its absence) is remembered.
-	// Default 30s.
+	// ParamsTTL is how long an IngressClassParams read is remembered. Default 30s.
 	ParamsTTL time.Duration
+	// NotFoundTTL is how long an IngressClass or IngressClassParams found missing, or
+	// no default IngressClass, is remembered. Default 5s: enough to absorb a burst of
+	// Ingresses naming a class not yet created, short enough that creating it takes
+	// effect at once in practice.
+	NotFoundTTL time.Duration
 	// Resync of the IngressClass informer. Default 10m.
 	Resync time.Duration
 	// WatchIdleTimeout restarts an IngressClass watch that delivered nothing, not even a
@@ -60,10 +64,17 @@ type Cache struct {
 	informer cache.SharedIndexInformer
 	lister   networkinglisters.IngressClassLister
 
-	mu     sync.Mutex
-	params map[string]paramsEntry
-	now    func() time.Time
+	mu      sync.Mutex
+	params  map[string]paramsEntry
+	missing map[string]time.Time // class name (noDefault: no default class) → found missing at
+	now     func() time.Time
 }
+
+// noDefault is the key of missing that remembers there was no default IngressClass.
+const noDefault = "\x00default"
+
+// maxRemembered bounds the params and the missing names remembered.
+const maxRemembered = 1000
 
 type paramsEntry struct {
 	params *policy.IngressClassParams // nil: does not exist
@@ -76,6 +87,9 @@ type paramsEntry struct {
 func NewCache(client networkingclient.IngressClassesGetter, dyn dynamic.Interface, opts Options) *Cache {
 	if opts.ParamsTTL <= 0 {
 		opts.ParamsTTL = 30 * time.Second
+	}
+	if opts.NotFoundTTL <= 0 {
+		opts.NotFoundTTL = 5 * time.Second
 	}
 	if opts.Resync <= 0 {
 		opts.Resync = 10 * time.Minute
@@ -101,7 +115,7 @@ func NewCache(client networkingclient.IngressClassesGetter, dyn dynamic.Interfac
 	return &Cache{
 		classes: classes, dynamic: dyn, opts: opts,
 		informer: informer, lister: networkinglisters.NewIngressClassLister(informer.GetIndexer()),
-		params: map[string]paramsEntry{}, now: time.Now,
+		params: map[string]paramsEntry{}, missing: map[string]time.Time{}, now: time.Now,
 	}
 }
 
@@ -122,16 +136,25 @@ type request struct {
 
 var _ policy.IngressClasses = (*request)(nil)
 
+// IngressClass answers from the informer once it has synced, else, and for a class the
+// informer does not hold (created just before its Ingress, as one kubectl apply does,
+// and not yet brought by the watch), from the API server.
 func (r *request) IngressClass(name string) (*networkingv1.IngressClass, bool, error) {
 	if r.c.informer.HasSynced() {
 		class, err := r.c.lister.Get(name)
-		if apierrors.IsNotFound(err) {
+		if err == nil {
+			return class, true, nil
+		}
+		if !apierrors.IsNotFound(err) {
+			return nil, false, err
+		}
+		if r.c.knownMissing(name) {
 			return nil, false, nil
 		}
-		return class, err == nil, err
 	}
 	class, err := r.c.classes.Get(r.ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
+		r.c.markMissing(name)
 		return nil, false, nil
 	}
 	if err != nil {
@@ -140,22 +163,36 @@ func (r *request) IngressClass(name string) (*networkingv1.IngressClass, bool, e
 	return class, true, nil
 }
 
+// DefaultIngressClass answers as IngressClass does: from the informer, and when it holds
+// no default class, from a list of the API server's.
 func (r *request) DefaultIngressClass() (string, error) {
-	var classes []*networkingv1.IngressClass
 	if r.c.informer.HasSynced() {
-		var err error
-		if classes, err = r.c.lister.List(labels.Everything()); err != nil {
+		classes, err := r.c.lister.List(labels.Everything())
+		if err != nil {
 			return "", err
 		}
-	} else {
-		list, err := r.c.classes.List(r.ctx, metav1.ListOptions{})
-		if err != nil {
-			return "", fmt.Errorf("list IngressClasses: %w", err)
-		}
-		for i := range list.Items {
-			classes = append(classes, &list.Items[i])
+		def, err := defaultOf(classes)
+		if def != "" || err != nil || r.c.knownMissing(noDefault) {
+			return def, err
 		}
 	}
+	list, err := r.c.classes.List(r.ctx, metav1.ListOptions{})
+	if err != nil {
+		return "", fmt.Errorf("list IngressClasses: %w", err)
+	}
+	classes := make([]*networkingv1.IngressClass, len(list.Items))
+	for i := range list.Items {
+		classes[i] = &list.Items[i]
+	}
+	def, err := defaultOf(classes)
+	if def == "" && err == nil {
+		r.c.markMissing(noDefault)
+	}
+	return def, err
+}
+
+// defaultOf is the name of the default class among classes, "" if none.
+func defaultOf(classes []*networkingv1.IngressClass) (string, error) {
 	def := ""
 	for _, class := range classes {
 		if class.Annotations[policy.DefaultIngressClassAnnotation] == "true" {
@@ -168,12 +205,34 @@ func (r *request) DefaultIngressClass() (string, error) {
 	return def, nil
 }
 
+// knownMissing reports whether key was found missing within NotFoundTTL.
+func (c *Cache) knownMissing(key string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	at, ok := c.missing[key]
+	return ok && c.now().Sub(at) < c.opts.NotFoundTTL
+}
+
+// markMissing remembers key as found missing now.
+func (c *Cache) markMissing(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.missing) >= maxRemembered {
+		clear(c.missing) // expired or not, a flood of names is forgotten
+	}
+	c.missing[key] = c.now()
+}
+
 func (r *request) IngressClassParams(name string) (*policy.IngressClassParams, bool, error) {
 	c := r.c
 	c.mu.Lock()
 	e, ok := c.params[name]
 	c.mu.Unlock()
-	if ok && c.now().Sub(e.at) < c.opts.ParamsTTL {
+	ttl := c.opts.ParamsTTL
+	if e.params == nil {
+		ttl = c.opts.NotFoundTTL
+	}
+	if ok && c.now().Sub(e.at) < ttl {
 		return e.params, e.params != nil, nil
 	}
 	u, err := c.dynamic.Resource(paramsResource).Get(r.ctx, name, metav1.GetOptions{})
@@ -193,7 +252,7 @@ func (r *request) IngressClassParams(name string) (*policy.IngressClassParams, b
 		}
 	}
 	c.mu.Lock()
-	if len(c.params) > 1000 {
+	if len(c.params) >= maxRemembered {
 		clear(c.params)
 	}
 	c.params[name] = paramsEntry{params: params, at: c.now()}

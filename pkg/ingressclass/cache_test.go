@@ -137,3 +137,59 @@ func TestAHungIngressClassWatchIsRestarted(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestClassesTheInformerHasNotSeenAreRead: one kubectl apply creates an IngressClass and
+// its Ingress a moment apart, and the Ingress's review can come before the watch brings
+// the class. Here the watch brings nothing at all.
+func TestClassesTheInformerHasNotSeenAreRead(t *testing.T) {
+	classes := fake.NewClientset()
+	classes.PrependWatchReactor("ingressclasses", func(k8stesting.Action) (bool, watch.Interface, error) {
+		return true, watch.NewFake(), nil
+	})
+	var gets, lists atomic.Int32
+	classes.PrependReactor("get", "ingressclasses", func(k8stesting.Action) (bool, runtime.Object, error) {
+		gets.Add(1)
+		return false, nil, nil
+	})
+	classes.PrependReactor("list", "ingressclasses", func(k8stesting.Action) (bool, runtime.Object, error) {
+		lists.Add(1)
+		return false, nil, nil
+	})
+	c := NewCache(fakeNetworking{classes.NetworkingV1()}, dynamicfake.NewSimpleDynamicClient(runtime.NewScheme()), Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go c.Start(ctx)
+	for deadline := time.Now().Add(5 * time.Second); !c.informer.HasSynced(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the IngressClass informer did not sync in 5s")
+		}
+	}
+	lookups := c.For(ctx)
+
+	if _, found, err := lookups.IngressClass("alb"); found || err != nil {
+		t.Fatalf("a class that does not exist: found %v, err %v", found, err)
+	}
+	if _, found, _ := lookups.IngressClass("alb"); found || gets.Load() != 1 {
+		t.Errorf("asked again at once: found %v after %d GETs, want not found from memory after 1", found, gets.Load())
+	}
+	if def, err := lookups.DefaultIngressClass(); def != "" || err != nil {
+		t.Fatalf("default class %q (err %v) in a cluster without classes", def, err)
+	}
+
+	class := &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "alb-new", Annotations: map[string]string{policy.DefaultIngressClassAnnotation: "true"}},
+		Spec: networkingv1.IngressClassSpec{Controller: policy.ALBController}}
+	if err := classes.Tracker().Add(class); err != nil {
+		t.Fatal(err)
+	}
+	if got, found, err := lookups.IngressClass("alb-new"); !found || err != nil || got.Spec.Controller != policy.ALBController {
+		t.Errorf("a class created after the sync: %v, found %v, err %v; want it read from the API server", got, found, err)
+	}
+	listsBefore := lists.Load()
+	if def, _ := lookups.DefaultIngressClass(); def != "" || lists.Load() != listsBefore {
+		t.Errorf("default class %q after %d more lists: want none from memory within NotFoundTTL", def, lists.Load()-listsBefore)
+	}
+	c.now = func() time.Time { return time.Now().Add(6 * time.Second) } // NotFoundTTL later
+	if def, err := lookups.DefaultIngressClass(); def != "alb-new" || err != nil {
+		t.Errorf("default class %q (err %v) once the memory has expired, want alb-new from a list", def, err)
+	}
+}
