@@ -278,3 +278,33 @@ func TestServeDrainsOnShutdown(t *testing.T) {
 		}
 	})
 }
+
+// TestServeAnswersNormalReviewsWhileEveryRequestSlotCouldBeLarge: more stalled large
+// bodies than there are request slots. Small reviews have a pool of their own: before,
+// a large body held one of the shared slots while it waited or stalled, and with all of
+// them held a normal pod's review was refused with 429.
+func TestServeAnswersNormalReviewsWhileEveryRequestSlotCouldBeLarge(t *testing.T) {
+	o, ca := testOptions(t, examplePolicy)
+	o.Limits.MaxRequests = 4
+	o.Limits.LargeBytes = 64 << 20 // room for every stalled body: only the request slots are short
+	o.ReadTimeout = 20 * time.Second
+	srv := startServer(t, o, ca)
+
+	for range 8 { // 200 KiB announced, 100 KiB sent, then nothing
+		conn := srv.dialWebhook(t)
+		if err := startPost(conn, ValidatePath, 200<<10, 100<<10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // the stalled requests have their slots by now
+	for i := range 3 {
+		start := time.Now()
+		resp := srv.post(t, ValidatePath, "application/json", podReview(t, "shop", "111122223333.dkr.ecr.us-west-2.amazonaws.com/web:1"))
+		if !resp.Allowed {
+			t.Fatalf("normal review %d with 8 large bodies stalled and 4 request slots: %+v", i, resp.Result)
+		}
+		if took := time.Since(start); took > o.Limits.QueueWait {
+			t.Errorf("normal review %d took %s, as long as a wait for a slot", i, took)
+		}
+	}
+}

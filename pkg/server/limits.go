@@ -18,8 +18,9 @@ import (
 // bodies in flight: every request reserves its Content-Length (the maximum when the
 // length is not announced) before a byte of its body is read, and gives it back when it
 // is answered. Small requests, which is what the API server sends for nearly every pod,
-// only count against MaxRequests, so that a flood of large or stalled bodies never holds
-// them up; large ones share LargeBytes.
+// and large ones have pools of their own, so that a flood of large or stalled bodies
+// never holds small ones up: small ones count against MaxRequests, large ones against
+// MaxLargeRequests and share LargeBytes.
 type Limits struct {
 	// MaxBodyBytes is the largest body accepted. Default 7 MiB: controller-runtime's cap,
 	// above Kubernetes' own 3 MiB limit on an object in etcd, so any real object fits.
@@ -30,8 +31,11 @@ type Limits struct {
 	// LargeBytes is the sum of the bodies of large requests in flight. Default 16 MiB:
 	// two maximum-size reviews at once.
 	LargeBytes int64
-	// MaxRequests is the number of requests in flight. Default 64.
+	// MaxRequests is the number of small requests in flight. Default 64.
 	MaxRequests int64
+	// MaxLargeRequests is the number of large requests in flight, whatever their size.
+	// Default 16.
+	MaxLargeRequests int64
 	// QueueWait is how long a request waits for room before it is refused with 429.
 	// Default 1s: a burst of large objects is served in turn, a client that holds its
 	// share does not hold up the others for longer.
@@ -39,15 +43,16 @@ type Limits struct {
 }
 
 // DefaultLimits are the Limits of `privateguard serve`. Sized for the chart's memory
-// limit (see its values.yaml): 16 MiB of large bodies plus 64 small ones stay well below
-// the GOMEMLIMIT it sets.
+// limit (see its values.yaml): 16 MiB of large bodies plus 64 small ones (8 MiB at most)
+// stay well below the GOMEMLIMIT it sets.
 func DefaultLimits() Limits {
 	return Limits{
-		MaxBodyBytes:   7 << 20,
-		SmallBodyBytes: 128 << 10,
-		LargeBytes:     16 << 20,
-		MaxRequests:    64,
-		QueueWait:      time.Second,
+		MaxBodyBytes:     7 << 20,
+		SmallBodyBytes:   128 << 10,
+		LargeBytes:       16 << 20,
+		MaxRequests:      64,
+		MaxLargeRequests: 16,
+		QueueWait:        time.Second,
 	}
 }
 
@@ -69,6 +74,9 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxRequests <= 0 {
 		l.MaxRequests = d.MaxRequests
 	}
+	if l.MaxLargeRequests <= 0 {
+		l.MaxLargeRequests = d.MaxLargeRequests
+	}
 	if l.QueueWait <= 0 {
 		l.QueueWait = d.QueueWait
 	}
@@ -77,14 +85,16 @@ func (l Limits) withDefaults() Limits {
 
 // limiter enforces Limits in front of the admission endpoints.
 type limiter struct {
-	limits   Limits
-	requests *semaphore.Weighted
-	large    *semaphore.Weighted
+	limits        Limits
+	requests      *semaphore.Weighted // small requests
+	largeRequests *semaphore.Weighted
+	largeBytes    *semaphore.Weighted
 }
 
 func newLimiter(l Limits) *limiter {
 	l = l.withDefaults()
-	return &limiter{limits: l, requests: semaphore.NewWeighted(l.MaxRequests), large: semaphore.NewWeighted(l.LargeBytes)}
+	return &limiter{limits: l, requests: semaphore.NewWeighted(l.MaxRequests),
+		largeRequests: semaphore.NewWeighted(l.MaxLargeRequests), largeBytes: semaphore.NewWeighted(l.LargeBytes)}
 }
 
 // wrap refuses what would exceed the limits before its body is read: 413 for a body
@@ -106,17 +116,23 @@ func (l *limiter) wrap(webhookName string, next http.Handler) http.Handler {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), l.limits.QueueWait)
 		defer cancel()
-		if err := l.requests.Acquire(ctx, 1); err != nil {
-			l.busy(w, webhookName)
-			return
-		}
-		defer l.requests.Release(1)
 		if size > l.limits.SmallBodyBytes {
-			if err := l.large.Acquire(ctx, size); err != nil {
+			if err := l.largeRequests.Acquire(ctx, 1); err != nil {
 				l.busy(w, webhookName)
 				return
 			}
-			defer l.large.Release(size)
+			defer l.largeRequests.Release(1)
+			if err := l.largeBytes.Acquire(ctx, size); err != nil {
+				l.busy(w, webhookName)
+				return
+			}
+			defer l.largeBytes.Release(size)
+		} else {
+			if err := l.requests.Acquire(ctx, 1); err != nil {
+				l.busy(w, webhookName)
+				return
+			}
+			defer l.requests.Release(1)
 		}
 		if r.Body != nil && r.Body != http.NoBody { // the handler tells an empty body by NoBody
 			r.Body = &closeOnReadError{ReadCloser: http.MaxBytesReader(w, r.Body, size), w: w}
