@@ -3,8 +3,8 @@
 // watch, unless turned off the service-account cache, and when asked the background audit
 // (pkg/backgroundaudit).
 //
-// It uses controller-runtime's pieces — webhook.Server, certwatcher, the metrics server
-// and healthz — but not a manager: a manager needs a Kubernetes configuration, and
+// It uses controller-runtime's pieces — the admission types, certwatcher, the metrics
+// server and healthz — but not a manager: a manager needs a Kubernetes configuration, and
 // --service-accounts=false must start with none and make no connection. Run starts each
 // piece as a goroutine of one errgroup instead; the first to fail stops the others.
 //

@@ -9,7 +9,7 @@
 // are printed, never asserted. Every phase is bounded in requests and time.
 //
 //	make faults                     # about 5 minutes
-//	go test -tags faults -short ./test/faults -bin bin/privateguard   # about a minute
+//	go test -tags faults -short ./test/faults   # about a minute (runs ../../bin/privateguard)
 package faults
 
 import (
@@ -44,9 +44,6 @@ var (
 	// the limit.
 	memoryLimit = flag.Int64("memory-limit-mib", 256, "the container memory limit the replicas are sized for, MiB")
 	goMemLimit  = flag.String("gomemlimit", "153MiB", "GOMEMLIMIT of the replicas, as the chart sets it")
-	// Whether a failed lookup must still give an IRSA-looking pod its variable. The
-	// engine's "inject on unknown" is not in yet: until it is, misses during an outage
-	// are counted and printed, not failed.
 )
 
 const (
