@@ -26,7 +26,7 @@ import (
 func (r *running) dialWebhook(t *testing.T, nextProtos ...string) *tls.Conn {
 	t.Helper()
 	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", r.webhookAddr,
-		&tls.Config{RootCAs: r.ca.pool, ServerName: "127.0.0.1", NextProtos: nextProtos})
+		&tls.Config{RootCAs: r.ca.Pool, ServerName: "127.0.0.1", NextProtos: nextProtos})
 	if err != nil {
 		t.Fatalf("dial the webhook: %v", err)
 	}

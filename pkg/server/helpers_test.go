@@ -3,17 +3,10 @@ package server
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -25,6 +18,8 @@ import (
 	"github.com/go-logr/logr"
 	admissionv1 "k8s.io/api/admission/v1"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/privateguard/privateguard/internal/testcerts"
 )
 
 func TestMain(m *testing.M) {
@@ -32,69 +27,27 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// testCA is a self-signed certificate authority made for one test.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-}
-
-func newTestCA(t *testing.T) *testCA {
+// newTestCA makes a certificate authority for one test.
+func newTestCA(t *testing.T) *testcerts.CA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := testcerts.NewCA()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "privateguard test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		KeyUsage:              x509.KeyUsageCertSign,
-		BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &testCA{cert: cert, key: key, pool: pool}
+	return ca
 }
 
 // writeServingCert writes a serving certificate for 127.0.0.1 with the given serial into
-// dir as tls.crt and tls.key, each replaced atomically as a Secret volume update would.
-func (ca *testCA) writeServingCert(t *testing.T, dir string, serial int64) {
+// dir as tls.crt and tls.key, each replaced atomically as a plain file update would.
+func writeServingCert(t *testing.T, ca *testcerts.CA, dir string, serial int64) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial),
-		Subject:      pkix.Name{CommonName: "privateguard.privateguard.svc"},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
+	crt, key, err := ca.ServingCert(serial)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The key first: the watcher reloads on the certificate's change and needs both.
-	writeAtomically(t, filepath.Join(dir, KeyName), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}))
-	writeAtomically(t, filepath.Join(dir, CertName), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	writeAtomically(t, filepath.Join(dir, KeyName), key)
+	writeAtomically(t, filepath.Join(dir, CertName), crt)
 }
 
 func writeAtomically(t *testing.T, path string, data []byte) {
@@ -121,7 +74,7 @@ func freePort(t *testing.T) int {
 
 // running is a server started by startServer.
 type running struct {
-	ca          *testCA
+	ca          *testcerts.CA
 	certDir     string
 	webhookURL  string // https://127.0.0.1:<port>
 	metricsURL  string
@@ -133,11 +86,11 @@ type running struct {
 }
 
 // testOptions are options for a server on 127.0.0.1 with free ports and no cluster.
-func testOptions(t *testing.T, policyFile string) (Options, *testCA) {
+func testOptions(t *testing.T, policyFile string) (Options, *testcerts.CA) {
 	t.Helper()
 	ca := newTestCA(t)
 	dir := t.TempDir()
-	ca.writeServingCert(t, dir, 1)
+	writeServingCert(t, ca, dir, 1)
 	o := DefaultOptions()
 	o.ConfigFile = policyFile
 	o.CertDir = dir
@@ -154,7 +107,7 @@ func testOptions(t *testing.T, policyFile string) (Options, *testCA) {
 
 // startServer runs Run until the test ends (bounded: it stops itself at cleanup) and
 // waits until /readyz answers 200.
-func startServer(t *testing.T, o Options, ca *testCA) *running {
+func startServer(t *testing.T, o Options, ca *testcerts.CA) *running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{
@@ -165,7 +118,7 @@ func startServer(t *testing.T, o Options, ca *testCA) *running {
 		healthURL:   "http://" + o.HealthProbeBindAddress,
 		client: &http.Client{
 			Timeout:   20 * time.Second,
-			Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.pool}, ForceAttemptHTTP2: true},
+			Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool}, ForceAttemptHTTP2: true},
 		},
 	}
 	go func() { r.done <- Run(ctx, o) }()

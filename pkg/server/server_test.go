@@ -78,7 +78,7 @@ func TestServeAnswersOverHTTPS(t *testing.T) {
 		}
 	})
 	t.Run("TLS below 1.2 is refused", func(t *testing.T) {
-		conn, err := tls.Dial("tcp", srv.webhookAddr, &tls.Config{RootCAs: ca.pool, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11})
+		conn, err := tls.Dial("tcp", srv.webhookAddr, &tls.Config{RootCAs: ca.Pool, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11})
 		if err == nil {
 			conn.Close()
 			t.Fatal("a TLS 1.1 handshake succeeded")
@@ -244,7 +244,7 @@ func TestServeRotatesTheCertificate(t *testing.T) {
 	o, ca := testOptions(t, examplePolicy)
 	srv := startServer(t, o, ca)
 	serial := func() int64 {
-		conn, err := tls.Dial("tcp", srv.webhookAddr, &tls.Config{RootCAs: ca.pool})
+		conn, err := tls.Dial("tcp", srv.webhookAddr, &tls.Config{RootCAs: ca.Pool})
 		if err != nil {
 			t.Fatalf("handshake: %v", err)
 		}
@@ -254,7 +254,7 @@ func TestServeRotatesTheCertificate(t *testing.T) {
 	if got := serial(); got != 1 {
 		t.Fatalf("serving certificate serial %d, want 1", got)
 	}
-	ca.writeServingCert(t, srv.certDir, 2)
+	writeServingCert(t, ca, srv.certDir, 2)
 	deadline := time.Now().Add(20 * time.Second)
 	for serial() != 2 {
 		if time.Now().After(deadline) {
@@ -263,7 +263,7 @@ func TestServeRotatesTheCertificate(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
-	conn, err := tls.Dial("tcp", srv.webhookAddr, &tls.Config{RootCAs: ca.pool})
+	conn, err := tls.Dial("tcp", srv.webhookAddr, &tls.Config{RootCAs: ca.Pool})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/privateguard/privateguard/internal/fakeapi"
+	"github.com/privateguard/privateguard/internal/testcerts"
 )
 
 var (
@@ -56,7 +57,7 @@ type suite struct {
 	t      *testing.T
 	short  bool
 	dir    string
-	ca     *authority
+	ca     *testcerts.CA
 	api    *fakeapi.Server
 	client *http.Client
 
@@ -134,7 +135,7 @@ func TestFaults(t *testing.T) {
 		api: fakeapi.New(map[string]map[string]string{"shop/web": roleOf("web"), "shop/plain": nil})}
 	kubeconfig := s.api.Start(t) // 127.0.0.1
 	s.client = &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: s.ca.pool}, MaxIdleConnsPerHost: 16, IdleConnTimeout: 30 * time.Second}}
+		TLSClientConfig: &tls.Config{RootCAs: s.ca.Pool}, MaxIdleConnsPerHost: 16, IdleConnTimeout: 30 * time.Second}}
 
 	// Replica a: plain files (replaced in place). Replica b: the kubelet's ..data layout.
 	policyV1, err := os.ReadFile("../../examples/policy.yaml")
@@ -143,12 +144,12 @@ func TestFaults(t *testing.T) {
 	}
 	policyV2 := append(slices.Clone(policyV1), []byte("\n# reloaded\n")...)
 	plainCerts, plainPolicy := mkdir(t, s.dir, "a-tls"), mkdir(t, s.dir, "a-policy")
-	crt, key := s.ca.leaf(t, 1)
+	crt, key := leaf(t, s.ca, 1)
 	replace(t, plainCerts, map[string][]byte{"tls.crt": crt, "tls.key": key})
 	replace(t, plainPolicy, map[string][]byte{"policy.yaml": policyV1})
-	swapCerts, swapPolicy := &atomicWriter{dir: mkdir(t, s.dir, "b-tls")}, &atomicWriter{dir: mkdir(t, s.dir, "b-policy")}
-	swapCerts.swap(t, map[string][]byte{"tls.crt": crt, "tls.key": key})
-	swapPolicy.swap(t, map[string][]byte{"policy.yaml": policyV1})
+	swapCerts, swapPolicy := mkdir(t, s.dir, "b-tls"), mkdir(t, s.dir, "b-policy")
+	swap(t, swapCerts, map[string][]byte{"tls.crt": crt, "tls.key": key})
+	swap(t, swapPolicy, map[string][]byte{"policy.yaml": policyV1})
 
 	env := []string{"GOMEMLIMIT=" + *goMemLimit}
 	common := []string{"--host=127.0.0.1", "--kubeconfig=" + kubeconfig, "--shutdown-delay=" + shutdownWait.String()}
@@ -156,7 +157,7 @@ func TestFaults(t *testing.T) {
 		common = append(common, "--read-timeout=4s", "--read-header-timeout=3s")
 	}
 	a := newReplica(t, "a", append([]string{"--config=" + filepath.Join(plainPolicy, "policy.yaml"), "--cert-dir=" + plainCerts}, common...), env, s.dir)
-	b := newReplica(t, "b", append([]string{"--config=" + filepath.Join(swapPolicy.dir, "policy.yaml"), "--cert-dir=" + swapCerts.dir}, common...), env, s.dir)
+	b := newReplica(t, "b", append([]string{"--config=" + filepath.Join(swapPolicy, "policy.yaml"), "--cert-dir=" + swapCerts}, common...), env, s.dir)
 	a.start(t)
 	b.start(t)
 	s.notef("replicas ready after %s (a) and %s (b)", a.waitReady(t, 30*time.Second).Round(time.Millisecond), b.waitReady(t, 30*time.Second).Round(time.Millisecond))
@@ -175,14 +176,14 @@ func TestFaults(t *testing.T) {
 	s.begin("certificate rotation")
 	for serial, rotate := range map[int64]func(crt, key []byte){
 		2: func(crt, key []byte) { replace(t, plainCerts, map[string][]byte{"tls.crt": crt, "tls.key": key}) },
-		3: func(crt, key []byte) { swapCerts.swap(t, map[string][]byte{"tls.crt": crt, "tls.key": key}) },
+		3: func(crt, key []byte) { swap(t, swapCerts, map[string][]byte{"tls.crt": crt, "tls.key": key}) },
 	} {
-		crt, key := s.ca.leaf(t, serial)
+		crt, key := leaf(t, s.ca, serial)
 		r := map[int64]*replica{2: a, 3: b}[serial]
 		start := time.Now()
 		rotate(crt, key)
 		for {
-			if got, _ := servedSerial(r.webhook, s.ca.pool); got == serial {
+			if got, _ := servedSerial(r.webhook, s.ca.Pool); got == serial {
 				break
 			}
 			if time.Since(start) > 30*time.Second {
@@ -207,7 +208,7 @@ func TestFaults(t *testing.T) {
 		beforeA, beforeB := reloads(a, step.result), reloads(b, step.result)
 		start := time.Now()
 		replace(t, plainPolicy, map[string][]byte{"policy.yaml": step.data})
-		swapPolicy.swap(t, map[string][]byte{"policy.yaml": step.data})
+		swap(t, swapPolicy, map[string][]byte{"policy.yaml": step.data})
 		for reloads(a, step.result) <= beforeA || reloads(b, step.result) <= beforeB {
 			if time.Since(start) > 30*time.Second {
 				t.Errorf("%s: reloads_total{result=%q} did not move within 30s", step.what, step.result)
@@ -221,7 +222,7 @@ func TestFaults(t *testing.T) {
 
 	s.begin("SIGTERM of a replica")
 	// A client stalled mid-body must not hold the exit past the shutdown delay + 15s.
-	if stalled, err := tls.Dial("tcp", b.webhook, &tls.Config{RootCAs: s.ca.pool}); err == nil {
+	if stalled, err := tls.Dial("tcp", b.webhook, &tls.Config{RootCAs: s.ca.Pool}); err == nil {
 		defer stalled.Close()
 		_, _ = fmt.Fprintf(stalled, "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{")
 	}
@@ -490,7 +491,7 @@ func (s *suite) floods(a *replica, d time.Duration) {
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil { // reconnect when cut, until the phase ends
-				conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", a.webhook, &tls.Config{RootCAs: s.ca.pool})
+				conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", a.webhook, &tls.Config{RootCAs: s.ca.Pool})
 				if err != nil {
 					time.Sleep(100 * time.Millisecond)
 					continue
@@ -561,7 +562,7 @@ func (s *suite) slowClients(a *replica, within time.Duration) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", a.webhook, &tls.Config{RootCAs: s.ca.pool})
+			conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", a.webhook, &tls.Config{RootCAs: s.ca.Pool})
 			if err != nil {
 				return
 			}

@@ -5,15 +5,9 @@ package faults
 import (
 	"bufio"
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -24,88 +18,38 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/privateguard/privateguard/internal/testcerts"
 )
 
-// ---- certificates, written the way the kubelet writes a Secret volume ----
+// ---- certificates and files, written as a kubelet or an admin would ----
 
-type authority struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-}
-
-func newAuthority(t *testing.T) *authority {
+// newAuthority makes the suite's certificate authority.
+func newAuthority(t *testing.T) *testcerts.CA {
 	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "faults CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	ca, err := testcerts.NewCA()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &authority{cert: cert, key: key, pool: pool}
+	return ca
 }
 
 // leaf is a serving certificate for 127.0.0.1 with the given serial, as PEM.
-func (a *authority) leaf(t *testing.T, serial int64) (certPEM, keyPEM []byte) {
+func leaf(t *testing.T, ca *testcerts.CA, serial int64) (certPEM, keyPEM []byte) {
 	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "privateguard.privateguard.svc"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.cert, &key.PublicKey, a.key)
+	crt, key, err := ca.ServingCert(serial)
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyDER, _ := x509.MarshalECPrivateKey(key)
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
+	return crt, key
 }
 
-// atomicWriter lays files out as the kubelet does for Secret and ConfigMap volumes:
-// dir/..<timestamp>/<file>, dir/..data → ..<timestamp>, dir/<file> → ..data/<file>; an
-// update writes a new timestamped directory and swaps ..data with one rename.
-type atomicWriter struct {
-	dir string
-	gen int
-}
-
-func (w *atomicWriter) swap(t *testing.T, files map[string][]byte) {
+// swap writes files into dir as the kubelet updates Secret and ConfigMap volumes: a new
+// timestamped directory, then one rename of ..data.
+func swap(t *testing.T, dir string, files map[string][]byte) {
 	t.Helper()
-	w.gen++
-	ts := fmt.Sprintf("..%d_%d", time.Now().UnixNano(), w.gen)
-	if err := os.MkdirAll(filepath.Join(w.dir, ts), 0o755); err != nil {
+	if err := testcerts.WriteVolume(dir, files); err != nil {
 		t.Fatal(err)
-	}
-	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(w.dir, ts, name), data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tmp := filepath.Join(w.dir, "..data_tmp")
-	_ = os.Remove(tmp)
-	if err := os.Symlink(ts, tmp); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, filepath.Join(w.dir, "..data")); err != nil {
-		t.Fatal(err)
-	}
-	for name := range files {
-		link := filepath.Join(w.dir, name)
-		if _, err := os.Lstat(link); os.IsNotExist(err) {
-			if err := os.Symlink(filepath.Join("..data", name), link); err != nil {
-				t.Fatal(err)
-			}
-		}
 	}
 }
 

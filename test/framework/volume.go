@@ -4,57 +4,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/privateguard/privateguard/internal/testcerts"
 )
-
-// volumeVersion numbers the data directories WriteVolume makes.
-var volumeVersion atomic.Int64
-
-// WriteVolume writes files into dir the way a kubelet updates a mounted Secret or
-// ConfigMap: all of them in a new hidden directory, then one atomic swap of the ..data
-// symlink that each visible name points through. A reader never sees a certificate
-// beside another certificate's key.
-func WriteVolume(dir string, files map[string][]byte) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	version, err := os.MkdirTemp(dir, fmt.Sprintf("..%d_", volumeVersion.Add(1)))
-	if err != nil {
-		return err
-	}
-	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(version, name), data, 0o600); err != nil {
-			return err
-		}
-		link := filepath.Join(dir, name)
-		if _, err := os.Lstat(link); os.IsNotExist(err) {
-			if err := os.Symlink(filepath.Join("..data", name), link); err != nil {
-				return err
-			}
-		}
-	}
-	tmpLink := filepath.Join(dir, "..data_tmp")
-	os.Remove(tmpLink)
-	if err := os.Symlink(filepath.Base(version), tmpLink); err != nil {
-		return err
-	}
-	old, _ := os.Readlink(filepath.Join(dir, "..data"))
-	if err := os.Rename(tmpLink, filepath.Join(dir, "..data")); err != nil {
-		return fmt.Errorf("swap %s/..data: %w", dir, err)
-	}
-	if old != "" {
-		os.RemoveAll(filepath.Join(dir, old))
-	}
-	return nil
-}
 
 // SecretVolume keeps a directory in step with a Secret, as the kubelet keeps a pod's
 // Secret volume: the webhook, which runs here as a local process, reads its serving
@@ -126,7 +84,7 @@ func (v *SecretVolume) sync(ctx context.Context, cs kubernetes.Interface, namesp
 	if sameData(v.data, s.Data) {
 		return nil
 	}
-	if err := WriteVolume(v.Dir, s.Data); err != nil {
+	if err := testcerts.WriteVolume(v.Dir, s.Data); err != nil {
 		return err
 	}
 	v.data = s.Data
