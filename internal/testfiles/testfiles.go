@@ -1,5 +1,5 @@
-// Package testfiles writes the file trees tests read manifests from. It is imported by
-// tests only.
+// Package testfiles writes the files tests read: trees of manifests, and files replaced
+// in place as a running server watches them. It is imported by tests only.
 package testfiles
 
 import (
@@ -30,5 +30,18 @@ func Write(t testing.TB, files map[string]string) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// Replace writes data to path through a temporary file and one rename, as a tool that
+// updates a file in place does: a reader sees the old content or the new, never part.
+func Replace(t testing.TB, path string, data []byte) {
+	t.Helper()
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/privateguard/privateguard/internal/testcerts"
+	"github.com/privateguard/privateguard/internal/testfiles"
 )
 
 func TestMain(m *testing.M) {
@@ -46,19 +47,8 @@ func writeServingCert(t *testing.T, ca *testcerts.CA, dir string, serial int64) 
 		t.Fatal(err)
 	}
 	// The key first: the watcher reloads on the certificate's change and needs both.
-	writeAtomically(t, filepath.Join(dir, KeyName), key)
-	writeAtomically(t, filepath.Join(dir, CertName), crt)
-}
-
-func writeAtomically(t *testing.T, path string, data []byte) {
-	t.Helper()
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
+	testfiles.Replace(t, filepath.Join(dir, KeyName), key)
+	testfiles.Replace(t, filepath.Join(dir, CertName), crt)
 }
 
 // freePort finds a port of 127.0.0.1 no one listens on.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/privateguard/privateguard/internal/testfiles"
 	"github.com/privateguard/privateguard/pkg/metrics"
 	"github.com/privateguard/privateguard/pkg/serviceaccount"
 )
@@ -195,7 +196,7 @@ func TestServeSurvivesBadInput(t *testing.T) {
 func TestServeReloadsThePolicy(t *testing.T) {
 	policyFile := filepath.Join(t.TempDir(), "policy.yaml")
 	original := readFile(t, examplePolicy)
-	writeAtomically(t, policyFile, original)
+	testfiles.Replace(t, policyFile, original)
 	o, ca := testOptions(t, policyFile)
 	srv := startServer(t, o, ca)
 	ghcr := podReview(t, "shop", "ghcr.io/acme/app:1")
@@ -226,13 +227,13 @@ func TestServeReloadsThePolicy(t *testing.T) {
 		from := testutil.ToFloat64(metrics.ConfigReloads.WithLabelValues(metrics.ReloadSuccess))
 		allowGHCR := bytes.Replace(original, []byte("    - 111122223333.dkr.ecr.us-west-2.amazonaws.com\n"),
 			[]byte("    - 111122223333.dkr.ecr.us-west-2.amazonaws.com\n    - ghcr.io/acme\n"), 1)
-		writeAtomically(t, policyFile, allowGHCR)
+		testfiles.Replace(t, policyFile, allowGHCR)
 		waitForAllowed(t, true)
 		waitForReloads(t, metrics.ReloadSuccess, from)
 	})
 	t.Run("a bad new file is rejected, counted, and the last good policy stays", func(t *testing.T) {
 		from := testutil.ToFloat64(metrics.ConfigReloads.WithLabelValues(metrics.ReloadError))
-		writeAtomically(t, policyFile, []byte("apiVersion: privateguard.io/v1alpha1\nkind: Policy\nregion: nowhere\n"))
+		testfiles.Replace(t, policyFile, []byte("apiVersion: privateguard.io/v1alpha1\nkind: Policy\nregion: nowhere\n"))
 		waitForReloads(t, metrics.ReloadError, from)
 		if !srv.post(t, ValidatePath, "application/json", ghcr).Allowed {
 			t.Error("the bad file replaced the last good policy")

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/privateguard/privateguard/internal/testcerts"
+	"github.com/privateguard/privateguard/internal/testfiles"
 )
 
 // ---- certificates and files, written as a kubelet or an admin would ----
@@ -53,17 +54,11 @@ func swap(t *testing.T, dir string, files map[string][]byte) {
 	}
 }
 
-// replace writes files in place, each by rename: a plain file update.
+// replace writes files in dir in place, each by rename: a plain file update.
 func replace(t *testing.T, dir string, files map[string][]byte) {
 	t.Helper()
 	for name, data := range files {
-		tmp := filepath.Join(dir, "."+name+".tmp")
-		if err := os.WriteFile(tmp, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-			t.Fatal(err)
-		}
+		testfiles.Replace(t, filepath.Join(dir, name), data)
 	}
 }
 
